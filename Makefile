@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+# Build, boot and test our uprobes in the Debian linux-source-6.12 tree.
+#   make run                  build, boot, and show what the subsystem does
+#   make check                every test suite in the guest; ends "N passed, N failed, N skipped"
+#   make vm-run CMD='...'     run one command in the guest
+#   make shell                an interactive guest shell
+# Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
+ARCH ?= x86_64
+KERNEL ?= ours
+DEBUG ?= 0
+export ARCH KERNEL DEBUG
+
+H := harness
+
+.PHONY: all deps build tree vm-run shell run check selftests clean
+all: build
+
+deps:
+	@$(H)/setup.sh
+
+tree: deps
+	@$(H)/tree.sh
+
+build: deps
+	@$(H)/build.sh
+
+vm-run: build
+	@$(H)/vm.sh "$(CMD)"
+
+shell: build
+	@$(H)/vm.sh
+
+run: build
+	@$(H)/demo.sh
+
+check: deps
+	@$(H)/check.sh
+
+clean:
+	rm -rf build/obj build/vm

@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: build the kernel and the tests, run every suite in one guest, count.
+# SUITES="selftests ftrace perf" picks suites.
+. "$(dirname "$0")/lib.sh"
+
+"$REPO/harness/build.sh"
+
+step "building selftests"
+selftests=$BUILD/selftests/$ARCH
+rm -rf "$selftests"
+mkdir -p "$selftests"
+if [ -f "$REPO/tools/testing/selftests/uprobes/Makefile" ]; then
+	make -s -C "$REPO/tools/testing/selftests/uprobes" OUTPUT="$selftests" \
+		KSFT_INCLUDE="$SRC/tools/testing/selftests" CROSS_COMPILE="$CROSS_COMPILE"
+fi
+
+step "running the suites in the $variant guest"
+results=$BUILD/results-$variant.txt
+rc=0
+"$REPO/harness/vm.sh" "bash $REPO/harness/guest-check.sh $results $SRC $selftests '${SUITES:-selftests ftrace perf}'" || rc=$?
+
+printf '\n===== summary (%s) =====\n' "$variant"
+grep -E '^(FAIL|SKIP)' "$results" 2>/dev/null || true
+pass=$(grep -c '^PASS' "$results" 2>/dev/null || true)
+fail=$(grep -c '^FAIL' "$results" 2>/dev/null || true)
+skip=$(grep -c '^SKIP' "$results" 2>/dev/null || true)
+if [ "$rc" != 0 ]; then
+	echo "the guest run failed (status $rc): counted as one failure"
+	fail=$((fail + 1))
+fi
+echo "${pass:-0} passed, ${fail:-0} failed, ${skip:-0} skipped"
+[ "$fail" = 0 ]

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the guest (through vm.sh): every test suite, one line per test case into
+# $RESULTS ("PASS name", "FAIL name", "SKIP name: reason"). check.sh counts them.
+# Usage: guest-check.sh RESULTS SRC SELFTEST_BIN_DIR [SUITES]
+results=$1 src=$2 selftests=$3 suites=${4:-selftests ftrace perf}
+: > "$results"
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+record() { echo "$*" >> "$results"; }
+banner() { printf '\n===== %s =====\n' "$*"; }
+
+# (a) our kselftests: TAP from kselftest_harness.h, one line per test case.
+suite_selftests()
+{
+	local t
+	banner "selftests/uprobes"
+	if ! ls "$selftests"/* >/dev/null 2>&1; then
+		record "SKIP selftests: no test programs were built"
+		return
+	fi
+	for t in "$selftests"/*; do
+		[ -x "$t" ] || continue
+		echo "--- $(basename "$t")"
+		(cd /tmp && timeout 600 "$t") 2>&1 | tee /tmp/tap.out
+		local rc=${PIPESTATUS[0]}
+		local name=$(basename "$t")
+		if ! grep -qE '^(not )?ok ' /tmp/tap.out; then
+			record "FAIL selftests/$name: exit $rc, no TAP result"
+			continue
+		fi
+		# A top-level TAP line per test case; "# SKIP" marks a skipped one.
+		grep -E '^(not )?ok [0-9]+ ' /tmp/tap.out | while read -r line; do
+			local case=${line#*ok }
+			case=${case#* }
+			case "$line" in
+			*'# SKIP'*) record "SKIP selftests/$name/${case%%#*}: ${line##*# SKIP}" ;;
+			'not ok'*) record "FAIL selftests/$name/$case" ;;
+			*) record "PASS selftests/$name/$case" ;;
+			esac
+		done
+		if [ "$rc" != 0 ] && ! grep -q '^not ok' /tmp/tap.out; then
+			record "FAIL selftests/$name: exit status $rc"
+		fi
+	done
+}
+
+# (b) ftracetest: the tree's uprobe tests and ours (test.d/uprobes in this repo).
+suite_ftrace()
+{
+	local dir=$src/tools/testing/selftests/ftrace tc list=
+	banner "ftracetest"
+	for tc in test.d/dynevent/add_remove_uprobe.tc test.d/kprobe/uprobe_syntax_errors.tc \
+		  test.d/uprobes/*.tc; do
+		[ -f "$dir/$tc" ] && list="$list $tc"
+	done
+	(cd "$dir" && ./ftracetest -l /tmp/ftracetest-logs $list) 2>&1 | tee /tmp/ftrace.out
+	grep -E '^\[[0-9]+\] .*\[[A-Z]+\]' /tmp/ftrace.out | sed 's/\t/ /g' | while read -r line; do
+		local name=${line#*] } verdict=${line##*[}
+		name=${name% [*}
+		verdict=${verdict%]}
+		case $verdict in
+		PASS|XFAIL) record "PASS ftrace/$name" ;;
+		UNSUPPORTED|UNTESTED) record "SKIP ftrace/$name: $verdict" ;;
+		*) record "FAIL ftrace/$name: $verdict" ;;
+		esac
+	done
+	grep -qE '^\[[0-9]+\] ' /tmp/ftrace.out || record "FAIL ftrace: ftracetest ran no test"
+}
+
+# (c) perf shell tests about user probes: the tree's that run offline, and ours.
+suite_perf()
+{
+	local t name rc
+	banner "perf shell tests"
+	for t in "$src"/tools/perf/tests/shell/test_uprobe_from_different_cu.sh \
+		 "$src"/tools/perf/tests/shell/record+probe_libc_inet_pton.sh \
+		 "$repo"/tools/perf/tests/shell/*.sh; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .sh)
+		case $name in
+		record+probe_libc_inet_pton)
+			record "SKIP perf/$name: needs ping over IPv4/IPv6, and the test kernel has no INET"
+			continue ;;
+		test_uprobe_from_different_cu)
+			# perf 6.1 cannot list a function of an LTO object (fixed in later perf).
+			if perf --version | grep -q 'version 6\.1\.'; then
+				record "SKIP perf/$name: needs a perf newer than Debian's 6.1"
+				continue
+			fi ;;
+		esac
+		echo "--- $name"
+		(cd /tmp && timeout 600 bash "$t") > /tmp/perf-test.out 2>&1
+		rc=$?
+		cat /tmp/perf-test.out
+		case $rc in
+		0) record "PASS perf/$name" ;;
+		2) record "SKIP perf/$name: $(grep -iE 'skip' /tmp/perf-test.out | tail -1)" ;;
+		*) record "FAIL perf/$name: exit status $rc" ;;
+		esac
+	done
+}
+
+for s in $suites; do
+	"suite_$s"
+done
+exit 0

@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# vm.sh [COMMAND...]: boot the built kernel of the selected variant under QEMU (TCG) with
+# the host's / shared read-only, run COMMAND (bash) in the guest, print its output and
+# exit with its status. No COMMAND: an interactive shell. A guest that hangs past
+# VM_TIMEOUT seconds is killed; a kernel oops, BUG, WARNING, KASAN, KFENCE or lockdep
+# report in the guest log fails the run.
+. "$(dirname "$0")/lib.sh"
+
+kernel=$OBJ/$KIMAGE
+[ -f "$kernel" ] || die "no kernel at ${kernel#$REPO/}: run 'make build KERNEL=$KERNEL'"
+timeout=${VM_TIMEOUT:-900}
+memory=2G
+[ "$DEBUG" = 1 ] && memory=4G
+
+mkdir -p "$BUILD/vm"
+run_dir=$(mktemp -d "$BUILD/vm/run.XXXXXX")
+trap 'rm -rf "$run_dir"' EXIT
+interactive=0
+if [ $# -eq 0 ]; then
+	interactive=1
+	echo 'exec bash -i < /dev/console > /dev/console 2>&1' > "$run_dir/cmd"
+else
+	printf '%s\n' "$*" > "$run_dir/cmd"
+fi
+
+fs="-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
+	-fsdev local,id=repo,path=$REPO,security_model=none,multidevs=remap
+	-device virtio-9p-pci,fsdev=repo,mount_tag=repo"
+append="console=$QEMU_CONSOLE root=/dev/root rootfstype=9p
+	rootflags=trans=virtio,version=9p2000.L,msize=262144 ro
+	init=$REPO/harness/guest-init REPO=$REPO RUN_DIR=$run_dir
+	panic=-1 loglevel=4 nokaslr"
+
+qemu_cmd=($QEMU $QEMU_MACHINE -smp 4 -m $memory -nographic -no-reboot $fs
+	-kernel "$kernel" -append "$(echo $append)")
+if [ $interactive = 1 ]; then
+	"${qemu_cmd[@]}"
+	exit 0
+fi
+
+status=0
+timeout --foreground -k 5 "$timeout" "${qemu_cmd[@]}" < /dev/null > "$run_dir/console" 2>&1 &
+qemu=$!
+tail -n +1 -f --pid=$qemu "$run_dir/console" 2>/dev/null | grep -v -E '^.\[|SeaBIOS|iPXE|^Booting from|^Press Ctrl-B|^sysrq: Resetting|^\s*$' || true
+wait $qemu || status=$?
+if [ $status = 124 ] || [ $status = 137 ]; then
+	echo "vm: guest still running after ${timeout}s: killed (set VM_TIMEOUT to wait longer)" >&2
+	exit 124
+fi
+
+report='BUG:|Oops|WARNING:|Kernel panic|general protection fault|KASAN|KFENCE|UBSAN'
+report="$report|possible circular locking|possible recursive locking|inconsistent lock state"
+report="$report|suspicious RCU usage|lock held when returning|sleeping function called"
+report="$report|list_(add|del) corruption|refcount_t:|Call Trace:"
+if cat "$run_dir/console" "$run_dir/dmesg" 2>/dev/null | grep -qE "$report"; then
+	keep=$BUILD/vm/failed-$(date +%Y%m%d-%H%M%S)
+	cp -r "$run_dir" "$keep"
+	echo "vm: kernel report in the guest log (kept in ${keep#$REPO/}):" >&2
+	cat "$run_dir/console" "$run_dir/dmesg" 2>/dev/null | grep -E -A 20 "$report" | head -60 >&2
+	exit 3
+fi
+[ -f "$run_dir/rc" ] || { echo "vm: guest died before the command finished" >&2; exit 125; }
+exit "$(cat "$run_dir/rc")"

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef _LINUX_UBP_H
+#define _LINUX_UBP_H
+/*
+ * UBP, the user breakpoint layer: what uprobes needs from memory management.
+ *
+ *  - A breakpoint at a user address of one mm. It is written into the process's private
+ *    anonymous copy of the page (the copy-on-write that ptrace's writes also use), so the
+ *    file and its page cache never change. Taking the last breakpoint out of a page that
+ *    then equals the file's page again hands the process the file's page back.
+ *  - The execute-out-of-line (XOL) area: one page per mm, mapped as the special VMA
+ *    "[uprobes]", created on first use. Slot 0 holds the arch's return trampoline;
+ *    the other slots hold copies of probed instructions that a task single-steps.
+ *
+ * UBP knows nothing of probes, files or consumers: kernel/events/uprobes.c does.
+ */
+
+#include <linux/types.h>
+
+struct mm_struct;
+struct vm_area_struct;
+struct xol_area;
+
+/* What ubp_set_insn() found at the address before it wrote. */
+enum ubp_write_result {
+	UBP_WRITTEN,		/* the bytes were changed */
+	UBP_ALREADY,		/* the address already held the new bytes */
+};
+
+int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *expect,
+		 const void *insn, unsigned int len);
+int ubp_read(struct mm_struct *mm, unsigned long vaddr, void *buf, unsigned int len);
+int ubp_add_to_user_short(struct mm_struct *mm, unsigned long vaddr, short delta);
+
+struct xol_area *ubp_xol_area(struct mm_struct *mm);
+struct xol_area *ubp_xol_area_at(struct mm_struct *mm, unsigned long vaddr);
+unsigned long ubp_xol_base(struct mm_struct *mm);
+unsigned long ubp_xol_get_slot(struct xol_area *area, const void *insn, unsigned int len);
+void ubp_xol_put_slot(struct xol_area *area, unsigned long slot);
+void ubp_xol_free(struct mm_struct *mm);
+
+#endif /* _LINUX_UBP_H */

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef _LINUX_UPROBES_H
+#define _LINUX_UPROBES_H
+/*
+ * uprobes: dynamic probes on instructions of user-space programs.
+ *
+ * A probe names an instruction by the file that holds it and its offset in that file
+ * (inode, offset). Consumers attach to a probe; while at least one consumer wants a
+ * process, the instruction carries a breakpoint in that process and every hit calls the
+ * consumers' handlers. Documentation/trace/ubp.rst describes the layers, the object
+ * lifetimes and the locking.
+ *
+ * This header is the interface the rest of the kernel uses (mm, fork, signals, the
+ * return-to-user path, perf, bpf and the trace front end). The breakpoint layer below it
+ * is include/linux/ubp.h.
+ */
+
+#include <linux/errno.h>
+#include <linux/types.h>
+#include <linux/list.h>
+
+struct uprobe;
+struct vm_area_struct;
+struct mm_struct;
+struct inode;
+struct notifier_block;
+struct page;
+struct pt_regs;
+struct task_struct;
+
+/* A handler returns this to ask that the probe be removed from the current process. */
+#define UPROBE_HANDLER_REMOVE		1
+#define UPROBE_HANDLER_MASK		1
+
+/* Pending return probes one task may stack up before new ones are dropped. */
+#define MAX_URETPROBE_DEPTH		64
+
+#define UPROBE_NO_TRAMPOLINE_VADDR	(~0UL)
+
+/**
+ * struct uprobe_consumer - one user of a probe
+ * @handler: called in the probed task, before the probed instruction runs. May sleep.
+ *	Returning UPROBE_HANDLER_REMOVE asks for the breakpoint to leave this process;
+ *	that happens only if every consumer's @filter then says it does not want the
+ *	process (a consumer without @filter wants every process).
+ * @ret_handler: called when the probed function returns; @func is the probed address.
+ * @filter: which processes this consumer wants; NULL means all of them.
+ * @cons_node: the probe's consumer list; owned by uprobes.
+ */
+struct uprobe_consumer {
+	int (*handler)(struct uprobe_consumer *self, struct pt_regs *regs);
+	int (*ret_handler)(struct uprobe_consumer *self, unsigned long func,
+			   struct pt_regs *regs);
+	bool (*filter)(struct uprobe_consumer *self, struct mm_struct *mm);
+
+	struct list_head cons_node;
+};
+
+#ifdef CONFIG_UPROBES
+#include <asm/uprobes.h>
+
+/* Where a task stands with respect to out-of-line execution. */
+enum uprobe_task_state {
+	UTASK_RUNNING,		/* not stepping */
+	UTASK_SSTEP,		/* stepping the copied instruction in its slot */
+	UTASK_SSTEP_ACK,	/* the step trap came: finish the step */
+	UTASK_SSTEP_TRAPPED,	/* a signal or fault cut the step short: undo it */
+};
+
+/**
+ * struct uprobe_task - per-task uprobes state, allocated on the task's first hit
+ * @state: out-of-line stepping state, see enum uprobe_task_state.
+ * @autask: arch state saved across one step.
+ * @vaddr: address of the breakpoint being handled; while handlers run the trace
+ *	front end may point it at its dispatch data (bpf_get_func_ip() reads it there).
+ * @dup_xol_work: task work that maps the XOL area into a forked child.
+ * @dup_xol_addr: where the parent had its XOL area.
+ * @active_uprobe: the probe being stepped; holds a reference.
+ * @xol_vaddr: the slot being stepped in, 0 if none.
+ * @auprobe: the arch data of the probe whose handlers run now (perf's unwinder looks
+ *	at the probed instruction through it).
+ * @return_instances: pending return probes, innermost first.
+ * @depth: number of @return_instances.
+ */
+struct uprobe_task {
+	enum uprobe_task_state		state;
+
+	union {
+		struct {
+			struct arch_uprobe_task	autask;
+			unsigned long		vaddr;
+		};
+		struct {
+			struct callback_head	dup_xol_work;
+			unsigned long		dup_xol_addr;
+		};
+	};
+
+	struct uprobe			*active_uprobe;
+	unsigned long			xol_vaddr;
+	struct arch_uprobe		*auprobe;
+
+	struct return_instance		*return_instances;
+	unsigned int			depth;
+};
+
+/**
+ * struct return_instance - a return address taken over by a return probe
+ * @uprobe: the probe; holds a reference.
+ * @func: the probed address (the function entry).
+ * @stack: the stack pointer when the return address was taken; tells live frames
+ *	from frames abandoned by longjmp().
+ * @orig_ret_vaddr: the real return address (perf's callchain code reads it).
+ * @chained: this frame returns straight into the frame of the next instance (a tail
+ *	call), so both complete at the same trampoline hit.
+ * @next: the next outer instance.
+ */
+struct return_instance {
+	struct uprobe		*uprobe;
+	unsigned long		func;
+	unsigned long		stack;
+	unsigned long		orig_ret_vaddr;
+	bool			chained;
+
+	struct return_instance	*next;
+};
+
+/* Where arch_uretprobe_is_alive() is asked: at a new call, a nested one, or a return. */
+enum rp_check {
+	RP_CHECK_CALL,
+	RP_CHECK_CHAIN_CALL,
+	RP_CHECK_RET,
+};
+
+struct xol_area;
+
+/* Per-mm state, embedded in mm_struct. */
+struct uprobes_state {
+	struct xol_area		*xol_area;	/* the [uprobes] area, NULL until first use */
+};
+
+/* Called by the rest of the kernel. */
+void __init uprobes_init(void);
+struct uprobe *uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ctr_offset,
+			       struct uprobe_consumer *uc);
+int uprobe_apply(struct uprobe *uprobe, struct uprobe_consumer *uc, bool add);
+void uprobe_unregister_nosync(struct uprobe *uprobe, struct uprobe_consumer *uc);
+void uprobe_unregister_sync(void);
+int uprobe_mmap(struct vm_area_struct *vma);
+void uprobe_munmap(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+void uprobe_start_dup_mmap(void);
+void uprobe_end_dup_mmap(void);
+void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm);
+void uprobe_free_utask(struct task_struct *t);
+void uprobe_copy_process(struct task_struct *t, unsigned long flags);
+void uprobe_notify_resume(struct pt_regs *regs);
+bool uprobe_deny_signal(void);
+void uprobe_clear_state(struct mm_struct *mm);
+unsigned long uprobe_get_swbp_addr(struct pt_regs *regs);
+unsigned long uprobe_get_trap_addr(struct pt_regs *regs);
+unsigned long uprobe_get_trampoline_vaddr(void);
+void uprobe_handle_trampoline(struct pt_regs *regs);
+
+/* Called by the arch exception hooks. */
+int uprobe_pre_sstep_notifier(struct pt_regs *regs);
+int uprobe_post_sstep_notifier(struct pt_regs *regs);
+
+/*
+ * The arch contract. Each arch provides these; the __weak defaults in
+ * kernel/events/ubp.c and kernel/events/uprobes.c fit most.
+ */
+bool is_swbp_insn(uprobe_opcode_t *insn);
+bool is_trap_insn(uprobe_opcode_t *insn);
+int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
+			     unsigned long addr);
+int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs);
+int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs);
+bool arch_uprobe_xol_was_trapped(struct task_struct *tsk);
+void arch_uprobe_abort_xol(struct arch_uprobe *aup, struct pt_regs *regs);
+bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs);
+bool arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs);
+int arch_uprobe_exception_notify(struct notifier_block *self, unsigned long val,
+				 void *data);
+unsigned long arch_uretprobe_hijack_return_addr(unsigned long trampoline_vaddr,
+						struct pt_regs *regs);
+bool arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
+			     struct pt_regs *regs);
+void arch_uprobe_copy_ixol(struct page *page, unsigned long vaddr, void *src,
+			   unsigned long len);
+void *arch_uprobe_trampoline(unsigned long *psize);
+unsigned long arch_uprobe_get_xol_area(void);
+
+#else /* !CONFIG_UPROBES */
+
+struct uprobes_state {
+};
+
+static inline void uprobes_init(void)
+{
+}
+
+#define uprobe_get_trap_addr(regs)	instruction_pointer(regs)
+
+static inline struct uprobe *
+uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ctr_offset,
+		struct uprobe_consumer *uc)
+{
+	return ERR_PTR(-ENOSYS);
+}
+
+static inline int uprobe_apply(struct uprobe *uprobe, struct uprobe_consumer *uc, bool add)
+{
+	return -ENOSYS;
+}
+
+static inline void uprobe_unregister_nosync(struct uprobe *uprobe, struct uprobe_consumer *uc)
+{
+}
+
+static inline void uprobe_unregister_sync(void)
+{
+}
+
+static inline int uprobe_mmap(struct vm_area_struct *vma)
+{
+	return 0;
+}
+
+static inline void uprobe_munmap(struct vm_area_struct *vma, unsigned long start,
+				 unsigned long end)
+{
+}
+
+static inline void uprobe_start_dup_mmap(void)
+{
+}
+
+static inline void uprobe_end_dup_mmap(void)
+{
+}
+
+static inline void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm)
+{
+}
+
+static inline void uprobe_notify_resume(struct pt_regs *regs)
+{
+}
+
+static inline bool uprobe_deny_signal(void)
+{
+	return false;
+}
+
+static inline void uprobe_free_utask(struct task_struct *t)
+{
+}
+
+static inline void uprobe_copy_process(struct task_struct *t, unsigned long flags)
+{
+}
+
+static inline void uprobe_clear_state(struct mm_struct *mm)
+{
+}
+#endif /* !CONFIG_UPROBES */
+#endif /* _LINUX_UPROBES_H */
