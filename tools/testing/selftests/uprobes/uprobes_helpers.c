@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers shared by the uprobes selftests. Probes go through tracefs only, so the same
+ * tests run on any kernel that has uprobe_events. Functions return 0 or -errno unless
+ * they say otherwise.
+ */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "uprobes_helpers.h"
+
+const struct insn_fn *insn_fn_find(const struct insn_fn *fns, unsigned int nr,
+				   const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(fns[i].name, name))
+			return &fns[i];
+	return NULL;
+}
+
+const char *uprobes_unavailable(void)
+{
+	if (geteuid())
+		return "needs root to write " TRACEFS "/uprobe_events";
+	if (access(TRACEFS "/uprobe_events", W_OK))
+		return "no " TRACEFS "/uprobe_events (tracefs or CONFIG_UPROBE_EVENTS missing)";
+	return NULL;
+}
+
+static int write_str(const char *path, const char *str, int flags)
+{
+	ssize_t len = strlen(str), n;
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC | flags);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, str, len);
+	if (n < 0)
+		ret = -errno;
+	else if (n != len)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/* The whole of a (tracefs or regular) file, NUL-terminated; NULL with errno set. */
+static char *read_all(const char *path, size_t *lenp)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap + 1), *tmp;
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto err_free;
+	for (;;) {
+		if (len == cap) {
+			cap *= 2;
+			tmp = realloc(buf, cap + 1);
+			if (!tmp)
+				goto err_close;
+			buf = tmp;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto err_close;
+		if (!n)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+
+err_close:
+	n = errno;
+	close(fd);
+	errno = n;
+err_free:
+	free(buf);
+	return NULL;
+}
+
+/**
+ * probe_add() - write one probe definition to uprobe_events
+ * @fmt: printf format of the line, e.g. "p:" PROBE_GROUP "/x /bin/true:0x10 a=%%di"
+ */
+int probe_add(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return write_str(TRACEFS "/uprobe_events", line, O_APPEND);
+}
+
+int probe_del(const char *event)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "-:%s/%s", PROBE_GROUP, event);
+	return write_str(TRACEFS "/uprobe_events", line, O_APPEND);
+}
+
+/* Enable or disable one event of the group, or the whole group when @event is NULL. */
+int probe_enable(const char *event, bool on)
+{
+	char path[256];
+
+	if (event)
+		snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/enable", PROBE_GROUP, event);
+	else
+		snprintf(path, sizeof(path), TRACEFS "/events/%s/enable", PROBE_GROUP);
+	return write_str(path, on ? "1" : "0", 0);
+}
+
+/*
+ * Disable and delete every event of PROBE_GROUP, one by one: a test that died left
+ * its probes, and the next one must start from none. Returns the first error.
+ */
+int probe_remove_all(void)
+{
+	char *buf, *line, *save, name[64];
+	int ret = 0, err;
+
+	buf = read_all(TRACEFS "/uprobe_events", NULL);
+	if (!buf)
+		return -errno;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if ((line[0] != 'p' && line[0] != 'r') || line[1] != ':' ||
+		    strncmp(line + 2, PROBE_GROUP "/", strlen(PROBE_GROUP) + 1))
+			continue;
+		if (sscanf(line + 3 + strlen(PROBE_GROUP), "%63[^ ]", name) != 1)
+			continue;
+		probe_enable(name, false);
+		err = probe_del(name);
+		if (err && !ret)
+			ret = err;
+	}
+	free(buf);
+	return ret;
+}
+
+/* The hit count of an event from uprobe_profile, or -1 if the event is not listed. */
+long probe_hits(const char *event)
+{
+	char *buf, *line, *save, name[64];
+	long hits, ret = -1;
+
+	buf = read_all(TRACEFS "/uprobe_profile", NULL);
+	if (!buf)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%*s %63s %ld", name, &hits) == 2 && !strcmp(name, event)) {
+			ret = hits;
+			break;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+int trace_clear(void)
+{
+	return write_str(TRACEFS "/trace", "", O_TRUNC);
+}
+
+/*
+ * Parse one line of the trace file:
+ *   "  comm-PID  [CPU] flags  TIMESTAMP: EVENT: (0xADDR[ <- 0xADDR]) ARGS"
+ */
+static bool parse_trace_line(const char *line, struct trace_rec *rec)
+{
+	const char *cpu = strstr(line, " ["), *p, *ev, *end;
+
+	if (line[0] == '#' || !cpu)
+		return false;
+	p = cpu;
+	while (p > line && p[-1] == ' ')
+		p--;
+	while (p > line && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	if (p == line || p[-1] != '-')
+		return false;
+	rec->pid = atoi(p);
+	ev = strstr(cpu, ": ");
+	if (!ev)
+		return false;
+	ev += 2;
+	end = strstr(ev, ": (");
+	if (!end || end - ev >= (long)sizeof(rec->event))
+		return false;
+	memcpy(rec->event, ev, end - ev);
+	rec->event[end - ev] = '\0';
+	p = strchr(end, ')');
+	snprintf(rec->args, sizeof(rec->args), "%s", p ? p + 1 : "");
+	return true;
+}
+
+/**
+ * trace_read() - the records of one event in the trace buffer
+ * @event: event name without the group
+ * @recs: set to a malloc()ed array the caller frees
+ *
+ * Return: the number of records, or -EOVERFLOW when the buffer dropped events (a
+ * count would be wrong), or another -errno.
+ */
+int trace_read(const char *event, struct trace_rec **recs)
+{
+	char *buf, *line, *save;
+	struct trace_rec rec, *arr = NULL, *tmp;
+	int nr = 0, cap = 0, ret;
+
+	buf = read_all(TRACEFS "/trace", NULL);
+	if (!buf)
+		return -errno;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "LOST") && strstr(line, "EVENTS")) {
+			ret = -EOVERFLOW;
+			goto err;
+		}
+		if (!parse_trace_line(line, &rec) || strcmp(rec.event, event))
+			continue;
+		if (nr == cap) {
+			cap = cap ? cap * 2 : 256;
+			tmp = realloc(arr, cap * sizeof(*arr));
+			if (!tmp) {
+				ret = -ENOMEM;
+				goto err;
+			}
+			arr = tmp;
+		}
+		arr[nr++] = rec;
+	}
+	free(buf);
+	*recs = arr;
+	return nr;
+err:
+	free(buf);
+	free(arr);
+	return ret;
+}
+
+/* Records of @event by process @pid (any process when 0), or -errno. */
+long trace_count(const char *event, pid_t pid)
+{
+	struct trace_rec *recs;
+	long count = 0;
+	int i, nr;
+
+	nr = trace_read(event, &recs);
+	if (nr < 0)
+		return nr;
+	for (i = 0; i < nr; i++)
+		if (!pid || recs[i].pid == pid)
+			count++;
+	free(recs);
+	return count;
+}
+
+/* The value of fetch argument @name of a record ("name=value", decimal or 0x). */
+bool trace_arg(const struct trace_rec *rec, const char *name, long *val)
+{
+	size_t len = strlen(name);
+	const char *p = rec->args;
+	char *end;
+
+	while ((p = strstr(p, name))) {
+		if ((p == rec->args || p[-1] == ' ') && p[len] == '=') {
+			errno = 0;
+			*val = strtol(p + len + 1, &end, 0);
+			return !errno && end != p + len + 1;
+		}
+		p += len;
+	}
+	return false;
+}
+
+const char *self_path(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n;
+
+	if (path[0])
+		return path;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n < 0)
+		return NULL;
+	path[n] = '\0';
+	return path;
+}
+
+struct elf_file {
+	char *data;
+	size_t size;
+	Elf64_Ehdr *eh;
+	Elf64_Shdr *sh;
+};
+
+static int elf_open(const char *path, struct elf_file *ef)
+{
+	ef->data = read_all(path, &ef->size);
+	if (!ef->data)
+		return -errno;
+	ef->eh = (Elf64_Ehdr *)ef->data;
+	if (ef->size < sizeof(*ef->eh) || memcmp(ef->eh->e_ident, ELFMAG, SELFMAG) ||
+	    ef->eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    ef->eh->e_shoff + (size_t)ef->eh->e_shnum * sizeof(Elf64_Shdr) > ef->size ||
+	    ef->eh->e_phoff + (size_t)ef->eh->e_phnum * sizeof(Elf64_Phdr) > ef->size) {
+		free(ef->data);
+		return -ENOEXEC;
+	}
+	ef->sh = (Elf64_Shdr *)(ef->data + ef->eh->e_shoff);
+	return 0;
+}
+
+static const char *elf_sec_name(struct elf_file *ef, Elf64_Shdr *sec)
+{
+	return ef->data + ef->sh[ef->eh->e_shstrndx].sh_offset + sec->sh_name;
+}
+
+/* A link-time address to its offset in the file, through the PT_LOAD headers. */
+static long elf_vaddr_to_off(struct elf_file *ef, unsigned long vaddr)
+{
+	Elf64_Phdr *ph = (Elf64_Phdr *)(ef->data + ef->eh->e_phoff);
+	int i;
+
+	for (i = 0; i < ef->eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || vaddr < ph[i].p_vaddr ||
+		    vaddr >= ph[i].p_vaddr + ph[i].p_filesz)
+			continue;
+		return vaddr - ph[i].p_vaddr + ph[i].p_offset;
+	}
+	return -ENOENT;
+}
+
+static long elf_sym_vaddr(struct elf_file *ef, const char *sym, unsigned int type)
+{
+	Elf64_Shdr *sec;
+	Elf64_Sym *syms;
+	const char *strtab;
+	size_t i, n;
+	int s;
+
+	for (s = 0; s < ef->eh->e_shnum; s++) {
+		sec = &ef->sh[s];
+		if (sec->sh_type != type)
+			continue;
+		syms = (Elf64_Sym *)(ef->data + sec->sh_offset);
+		strtab = ef->data + ef->sh[sec->sh_link].sh_offset;
+		n = sec->sh_size / sizeof(*syms);
+		for (i = 0; i < n; i++)
+			if (syms[i].st_shndx != SHN_UNDEF && syms[i].st_value &&
+			    !strcmp(strtab + syms[i].st_name, sym))
+				return syms[i].st_value;
+	}
+	return -ENOENT;
+}
+
+/**
+ * elf_sym_offset() - the file offset of a symbol, as uprobe_events wants it
+ * @path: an ELF executable or shared library
+ * @sym: a symbol of .symtab, else of .dynsym
+ *
+ * Return: the offset, or -errno.
+ */
+long elf_sym_offset(const char *path, const char *sym)
+{
+	struct elf_file ef;
+	long vaddr, ret;
+
+	ret = elf_open(path, &ef);
+	if (ret)
+		return ret;
+	vaddr = elf_sym_vaddr(&ef, sym, SHT_SYMTAB);
+	if (vaddr < 0)
+		vaddr = elf_sym_vaddr(&ef, sym, SHT_DYNSYM);
+	ret = vaddr < 0 ? vaddr : elf_vaddr_to_off(&ef, vaddr);
+	free(ef.data);
+	return ret;
+}
+
+/**
+ * elf_sdt_note() - where an SDT probe (sys/sdt.h) and its semaphore are in the file
+ * @path: the ELF file
+ * @provider: provider name of the probe
+ * @name: probe name
+ * @pc_off: set to the file offset of the probe's instruction
+ * @sema_off: set to the file offset of its semaphore, 0 when it has none
+ *
+ * Reads .note.stapsdt like perf and bpftrace do: each note gives the probe address,
+ * the link-time address of .stapsdt.base (to undo prelinking) and the semaphore address.
+ */
+int elf_sdt_note(const char *path, const char *provider, const char *name,
+		 long *pc_off, long *sema_off)
+{
+	unsigned long base_addr = 0, pc, base, sema;
+	struct elf_file ef;
+	Elf64_Shdr *notes = NULL;
+	Elf64_Nhdr *nh;
+	size_t pos, end;
+	const char *desc;
+	int s, ret;
+
+	ret = elf_open(path, &ef);
+	if (ret)
+		return ret;
+	for (s = 0; s < ef.eh->e_shnum; s++) {
+		if (!strcmp(elf_sec_name(&ef, &ef.sh[s]), ".note.stapsdt"))
+			notes = &ef.sh[s];
+		else if (!strcmp(elf_sec_name(&ef, &ef.sh[s]), ".stapsdt.base"))
+			base_addr = ef.sh[s].sh_addr;
+	}
+	ret = -ENOENT;
+	if (!notes)
+		goto out;
+	pos = notes->sh_offset;
+	end = pos + notes->sh_size;
+	while (pos + sizeof(*nh) <= end) {
+		nh = (Elf64_Nhdr *)(ef.data + pos);
+		desc = ef.data + pos + sizeof(*nh) + ((nh->n_namesz + 3) & ~3);
+		pos += sizeof(*nh) + ((nh->n_namesz + 3) & ~3) + ((nh->n_descsz + 3) & ~3);
+		if (nh->n_type != 3 || nh->n_descsz < 3 * 8 + 2)
+			continue;
+		memcpy(&pc, desc, 8);
+		memcpy(&base, desc + 8, 8);
+		memcpy(&sema, desc + 16, 8);
+		if (strcmp(desc + 24, provider) ||
+		    strcmp(desc + 24 + strlen(provider) + 1, name))
+			continue;
+		if (base_addr) {
+			pc += base_addr - base;
+			if (sema)
+				sema += base_addr - base;
+		}
+		*pc_off = elf_vaddr_to_off(&ef, pc);
+		*sema_off = sema ? elf_vaddr_to_off(&ef, sema) : 0;
+		ret = *pc_off < 0 || *sema_off < 0 ? -ENOENT : 0;
+		break;
+	}
+out:
+	free(ef.data);
+	return ret;
+}
+
+/* FNV-1a of a whole file, read through read(2): what is on disk, not what is mapped. */
+unsigned long file_checksum(const char *path)
+{
+	unsigned long h = 0xcbf29ce484222325UL;
+	size_t len, i;
+	char *buf;
+
+	buf = read_all(path, &len);
+	if (!buf)
+		return 0;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3UL;
+	free(buf);
+	return h;
+}
+
+/* Run this test binary again with @argv (argv[0] is replaced); file descriptors stay. */
+pid_t spawn_self(char *const argv[])
+{
+	const char *exe = self_path();
+	pid_t pid;
+
+	if (!exe)
+		return -1;
+	pid = fork();
+	if (pid)
+		return pid;
+	execv(exe, argv);
+	_exit(127);
+}
+
+/* The exit code of @pid, 128 + the signal that killed it, or -1. */
+int wait_exit(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/* One field of /proc/meminfo, in kB. */
+int meminfo_kb(const char *field, long *kb)
+{
+	char *buf = read_all("/proc/meminfo", NULL), *p;
+	size_t len = strlen(field);
+	int ret = -ENOENT;
+
+	if (!buf)
+		return -errno;
+	for (p = buf; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (!strncmp(p, field, len) && p[len] == ':') {
+			*kb = strtol(p + len + 1, NULL, 10);
+			ret = 0;
+			break;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+/* How many lines of /proc/self/maps end with @name (e.g. "[uprobes]"). */
+int count_maps(const char *name)
+{
+	char *buf = read_all("/proc/self/maps", NULL), *line, *save;
+	size_t len = strlen(name), l;
+	int count = 0;
+
+	if (!buf)
+		return -errno;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		l = strlen(line);
+		if (l >= len && !strcmp(line + l - len, name))
+			count++;
+	}
+	free(buf);
+	return count;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the uprobes selftests: probes through tracefs, hits read back from
+ * uprobe_profile and trace, file offsets from the ELF, and re-running the test binary
+ * as a helper process.
+ */
+#ifndef UPROBES_HELPERS_H
+#define UPROBES_HELPERS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define TRACEFS		"/sys/kernel/tracing"
+/* Every probe the tests make is in this group, so a teardown can remove them all. */
+#define PROBE_GROUP	"uprobes_test"
+
+/* Argument registers in the fetch-arg syntax of uprobe_events. */
+#if defined(__x86_64__)
+#define REG_ARG1	"%di"
+#define REG_ARG2	"%si"
+#elif defined(__powerpc64__)
+#define REG_ARG1	"%r3"
+#define REG_ARG2	"%r4"
+#else
+#error "add the argument registers of this architecture"
+#endif
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* What the compiler must leave alone in a probed function: a real call, a real entry. */
+#define PROBED		__attribute__((noipa, used))
+
+/* One function of targets.o and the offset of each of its instructions (insns.h). */
+struct insn_fn {
+	const char *name;
+	unsigned int count;
+	const unsigned int *off;	/* from the function's start */
+	const char *const *mnem;
+	const unsigned char *pad;	/* alignment padding, never executed */
+};
+
+const struct insn_fn *insn_fn_find(const struct insn_fn *fns, unsigned int nr,
+				   const char *name);
+
+/* NULL when probes can be made here, else why not (not root, no uprobe_events). */
+const char *uprobes_unavailable(void);
+
+int probe_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int probe_del(const char *event);
+int probe_enable(const char *event, bool on);
+int probe_remove_all(void);
+long probe_hits(const char *event);
+
+struct trace_rec {
+	pid_t pid;
+	char event[64];
+	char args[256];
+};
+
+int trace_clear(void);
+int trace_read(const char *event, struct trace_rec **recs);
+long trace_count(const char *event, pid_t pid);
+bool trace_arg(const struct trace_rec *rec, const char *name, long *val);
+
+const char *self_path(void);
+long elf_sym_offset(const char *path, const char *sym);
+int elf_sdt_note(const char *path, const char *provider, const char *name,
+		 long *pc_off, long *sema_off);
+unsigned long file_checksum(const char *path);
+
+pid_t spawn_self(char *const argv[]);
+int wait_exit(pid_t pid);
+int meminfo_kb(const char *field, long *kb);
+int count_maps(const char *name);
+
+#endif /* UPROBES_HELPERS_H */
