@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The shared library of the process tests: a probe on it is hit in every process. */
-#include "uprobes_helpers.h"
-
-long lib_mix(long a, long b);
+#include "targets.h"
 
 PROBED long lib_mix(long a, long b)
 {

@@ -46,8 +46,9 @@ PROBED long tgt_calls(long x)
 
 PROBED double tgt_fp(double a, long n)
 {
+	/* long double is x87 arithmetic on x86-64, double is SSE. */
+	long double t = (long double)a * 3.0L;
 	double r = a * 1.5 + (double)n;
-	long double t = (long double)a * 3.0L;	/* x87 on x86-64 */
 
 	r = r / (a + 2.25) - 0.125 * r;
 	return r + (double)(t / 7.0L);
@@ -89,14 +90,14 @@ PROBED long tgt_fib(long n)
  * probe on either is single-stepped out of line: the window the signal test aims at.
  */
 asm(".pushsection .text\n"
-    ".globl tgt_sstep\n"
-    ".type tgt_sstep, @function\n"
-    "tgt_sstep:\n"
-    "	lea 3(%rdi), %rax\n"
-    "	imul %rsi, %rax\n"
-    "	ret\n"
-    ".size tgt_sstep, . - tgt_sstep\n"
-    ".popsection\n");
+	".globl tgt_sstep\n"
+	".type tgt_sstep, @function\n"
+	"tgt_sstep:\n"
+	"	lea 3(%rdi), %rax\n"
+	"	imul %rsi, %rax\n"
+	"	ret\n"
+	".size tgt_sstep, . - tgt_sstep\n"
+	".popsection\n");
 #else
 PROBED long tgt_sstep(long a, long b)
 {

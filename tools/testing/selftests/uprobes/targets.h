@@ -22,4 +22,7 @@ long tgt_fib(long n);
 long tgt_sstep(long a, long b);
 void targets_reset(void);
 
+/* In libuprobes_target.so, for the tests of a probe on a shared library. */
+long lib_mix(long a, long b);
+
 #endif /* TARGETS_H */

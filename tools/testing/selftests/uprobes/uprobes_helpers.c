@@ -549,3 +549,19 @@ int count_maps(const char *name)
 	free(buf);
 	return count;
 }
+
+/* Whether /proc/kallsyms lists @name: tells what the running kernel was built with. */
+bool kernel_has_symbol(const char *name)
+{
+	char line[256], sym[128];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %127s", sym) == 1 && !strcmp(sym, name);
+	fclose(f);
+	return found;
+}

@@ -74,5 +74,6 @@ pid_t spawn_self(char *const argv[]);
 int wait_exit(pid_t pid);
 int meminfo_kb(const char *field, long *kb);
 int count_maps(const char *name);
+bool kernel_has_symbol(const char *name);
 
 #endif /* UPROBES_HELPERS_H */

@@ -238,7 +238,7 @@ static int cycle(FIXTURE_DATA(mem) *self, long i)
  * A thousand register/unregister cycles, entry and return probes in turn, each hit
  * once: every cycle works, this process has at most one [uprobes] mapping, and neither
  * slab nor free memory moves by more than the tolerance (nor, with /proc/slabinfo, does
- * any cache gain an object per cycle).
+ * any cache gain an object per cycle). Memory is not compared under KASAN.
  */
 TEST_F_TIMEOUT(mem, no_leak_register_cycles, 300)
 {
@@ -270,6 +270,11 @@ TEST_F_TIMEOUT(mem, no_leak_register_cycles, 300)
 	       s1.slab_kb - s0.slab_kb,
 	       s1.unreclaim_kb - s0.unreclaim_kb, count_maps("[uprobes]"));
 	EXPECT_GE(1, count_maps("[uprobes]"));
+	/* KASAN holds freed objects in quarantine: then slab counts only grow. */
+	if (kernel_has_symbol("kasan_quarantine_reduce")) {
+		TH_LOG("KASAN kernel: memory counts not compared");
+		return;
+	}
 	EXPECT_GE(SLAB_TOLERANCE_KB, s1.unreclaim_kb - s0.unreclaim_kb);
 	EXPECT_GE(SLAB_TOLERANCE_KB, s1.slab_kb - s0.slab_kb);
 	EXPECT_GE(FREE_TOLERANCE_KB, s0.free_kb - s1.free_kb);

@@ -13,11 +13,9 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "uprobes_helpers.h"
+#include "targets.h"
 
 #define NR_CALLS	50
-
-long lib_mix(long a, long b);
 
 PROBED long proc_work(long x)
 {
