@@ -51,8 +51,12 @@ static int child_main(int argc, char **argv)
 	int rfd, wfd;
 	char c;
 
-	if (!strcmp(argv[0], "late"))
-		return !uprobes_test_tick_semaphore ? 2 : (ticks(NR_TICKS), fired != NR_TICKS);
+	if (!strcmp(argv[0], "late")) {
+		if (!uprobes_test_tick_semaphore)
+			return 2;
+		ticks(NR_TICKS);
+		return fired == NR_TICKS ? 0 : 1;
+	}
 	if (strcmp(argv[0], "early") || argc != 3)
 		return 3;
 	rfd = atoi(argv[1]);
