@@ -29,7 +29,7 @@ if [ "$KERNEL" = ours ]; then
 	manifest=$SRC/.overlay
 	aside=$SRC/.stock-aside
 	touch "$manifest"
-	now=$(cd "$REPO" && find $OVERLAY_DIRS -type f 2>/dev/null | sort)
+	now=$(cd "$REPO" && { find $OVERLAY_DIRS -type f 2>/dev/null || true; } | sort)
 	for f in $(comm -23 <(sort "$manifest") <(echo "$now")); do
 		rm -f "$SRC/$f"
 		[ -e "$aside/$f" ] && mv "$aside/$f" "$SRC/$f"

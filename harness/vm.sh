@@ -41,16 +41,16 @@ if [ $interactive = 1 ]; then
 fi
 
 status=0
-timeout --foreground -k 5 "$timeout" "${qemu_cmd[@]}" < /dev/null > "$run_dir/console" 2>&1 &
-qemu=$!
-tail -n +1 -f --pid=$qemu "$run_dir/console" 2>/dev/null | grep -v -E '^.\[|SeaBIOS|iPXE|^Booting from|^Press Ctrl-B|^sysrq: Resetting|^\s*$' || true
-wait $qemu || status=$?
+timeout --foreground -k 5 "$timeout" "${qemu_cmd[@]}" < /dev/null 2>&1 | tee "$run_dir/console" |
+	grep --line-buffered -v -E '^.\[[0-9;?]*[a-zA-Z]|SeaBIOS|iPXE|^Booting from|^Press Ctrl-B|^sysrq: Resetting|^\s*$' ||
+	true
+status=${PIPESTATUS[0]}
 if [ $status = 124 ] || [ $status = 137 ]; then
 	echo "vm: guest still running after ${timeout}s: killed (set VM_TIMEOUT to wait longer)" >&2
 	exit 124
 fi
 
-report='BUG:|Oops|WARNING:|Kernel panic|general protection fault|KASAN|KFENCE|UBSAN'
+report='BUG:|Oops|WARNING:|Kernel panic|KASAN|KFENCE|UBSAN'
 report="$report|possible circular locking|possible recursive locking|inconsistent lock state"
 report="$report|suspicious RCU usage|lock held when returning|sleeping function called"
 report="$report|list_(add|del) corruption|refcount_t:|Call Trace:"

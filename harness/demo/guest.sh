@@ -4,9 +4,9 @@
 set -e
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 T=/sys/kernel/tracing
-show() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+show() { printf '\n$ %s\n' "$*"; "$@"; }
 
-echo "kernel $(uname -r); uprobes core: $(cat /sys/kernel/tracing/README | grep -c uprobe >/dev/null && echo present)"
+echo "kernel $(uname -r)"
 cd /tmp
 gcc -g -O0 -o wordfreq "$repo/harness/demo/wordfreq.c"
 
@@ -17,12 +17,12 @@ show perf probe -l
 echo; echo "== 2. perf record on those probes while the program runs"
 show perf record -q -e probe_wordfreq:count_word -e probe_wordfreq:count_word__return \
 	-o /tmp/perf.data -- ./wordfreq uprobes are dynamic probes
-show perf script -i /tmp/perf.data -F comm,pid,event,trace
+show perf script -i /tmp/perf.data
 show perf probe -q -d 'probe_wordfreq:*'
 
 echo; echo "== 3. a probe in libc, by hand, through tracefs dynamic_events"
 libc=$(ldd /bin/bash | awk '/libc.so/ {print $3}')
-off=$(perf probe -x "$libc" -F getenv >/dev/null 2>&1; nm -D "$libc" | awk '$3 == "getenv" {print "0x" $1}')
+off=0x$(nm -D "$libc" | awk '$3 ~ /^getenv@@/ {print $1}')
 show sh -c "echo 'p:demo/getenv $libc:$off name=+0(%di):string' >> $T/dynamic_events"
 show cat $T/dynamic_events
 echo 1 > $T/events/demo/getenv/enable

@@ -1,0 +1,736 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * uprobes for x86: instruction analysis, emulation, out-of-line stepping, return
+ * address hijacking and the trap hooks. 64-bit and 32-bit (compat) tasks.
+ *
+ * The analysis decodes the probed instruction once (arch/x86/lib/insn.c) and picks
+ * its ops: instructions whose effect is simple to reproduce exactly (nops, push of a
+ * register, relative jumps, calls and conditional branches, loops) are emulated at
+ * the hit; anything else is copied to an XOL slot and single-stepped there, with
+ * RIP-relative operands rewritten to go through a scratch register that holds the
+ * address RIP would have had. Instructions that cannot run safely out of line are
+ * refused.
+ */
+
+#include <linux/kdebug.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/uaccess.h>
+#include <linux/uprobes.h>
+
+#include <asm/insn.h>
+#include <asm/mmu_context.h>
+#include <asm/processor.h>
+#include <asm/shstk.h>
+
+/* thread.trap_nr while a step runs; any trap in the stepped instruction overwrites it. */
+#define UPROBE_TRAP_NR		UINT_MAX
+
+/* Bits in arch_uprobe.fixups: what a step leaves for post_xol to correct. */
+#define UPROBE_FIX_IP		0x01	/* ip moved relative to the slot: move it home */
+#define UPROBE_FIX_CALL		0x02	/* a call pushed a return address in the slot */
+#define UPROBE_FIX_RIP		0x04	/* a scratch register stood in for RIP */
+#define UPROBE_FIX_POPF		0x08	/* the instruction set TF itself: leave TF alone */
+
+/**
+ * struct uprobe_insn_ops - how one kind of instruction is handled at a hit
+ * @emulate: do the instruction's work on @regs; false if it cannot (a fault in
+ *	user memory): then it is stepped, and faults as it would have.
+ * @pre_xol: extra preparation before a step.
+ * @post_xol: extra work after a step.
+ * @abort: undo @pre_xol when the step is cut short.
+ */
+struct uprobe_insn_ops {
+	bool (*emulate)(struct arch_uprobe *aup, struct pt_regs *regs);
+	void (*pre_xol)(struct arch_uprobe *aup, struct pt_regs *regs);
+	int (*post_xol)(struct arch_uprobe *aup, struct pt_regs *regs);
+	void (*abort)(struct arch_uprobe *aup, struct pt_regs *regs);
+};
+
+/* pt_regs offsets of the general registers, by their encoding in instructions. */
+static const u8 gpr_offset[] = {
+	offsetof(struct pt_regs, ax), offsetof(struct pt_regs, cx),
+	offsetof(struct pt_regs, dx), offsetof(struct pt_regs, bx),
+	offsetof(struct pt_regs, sp), offsetof(struct pt_regs, bp),
+	offsetof(struct pt_regs, si), offsetof(struct pt_regs, di),
+#ifdef CONFIG_X86_64
+	offsetof(struct pt_regs, r8), offsetof(struct pt_regs, r9),
+	offsetof(struct pt_regs, r10), offsetof(struct pt_regs, r11),
+	offsetof(struct pt_regs, r12), offsetof(struct pt_regs, r13),
+	offsetof(struct pt_regs, r14), offsetof(struct pt_regs, r15),
+#endif
+};
+
+static unsigned long *reg_at(struct pt_regs *regs, u8 offset)
+{
+	return (void *)regs + offset;
+}
+
+static bool task_is_64bit(struct pt_regs *regs)
+{
+	return user_64bit_mode(regs);
+}
+
+/* Size of a stack slot (push, return address) in the current task. */
+static unsigned int stack_word(struct pt_regs *regs)
+{
+	return task_is_64bit(regs) ? 8 : 4;
+}
+
+static int push_user(struct pt_regs *regs, unsigned long val, unsigned int size)
+{
+	unsigned long sp = regs->sp - size;
+
+	if (copy_to_user((void __user *)sp, &val, size))
+		return -EFAULT;
+	regs->sp = sp;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Emulated kinds.                                                              */
+
+static bool nop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	regs->ip += aup->ilen;
+	return true;
+}
+
+static const struct uprobe_insn_ops nop_ops = {
+	.emulate	= nop_emulate,
+};
+
+static bool push_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	if (push_user(regs, *reg_at(regs, aup->reg), aup->size))
+		return false;
+	regs->ip += aup->ilen;
+	return true;
+}
+
+static const struct uprobe_insn_ops push_ops = {
+	.emulate	= push_emulate,
+};
+
+/* pushf: push the flags the program sees, not the TF of our own step. */
+static bool pushf_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	unsigned long flags = regs->flags & ~(X86_EFLAGS_RF | X86_EFLAGS_VM);
+
+	if (push_user(regs, flags, aup->size))
+		return false;
+	regs->ip += aup->ilen;
+	return true;
+}
+
+static const struct uprobe_insn_ops pushf_ops = {
+	.emulate	= pushf_emulate,
+};
+
+/* Is condition code @cc (the low nibble of a jcc opcode) true for @flags? */
+static bool condition_holds(u8 cc, unsigned long flags)
+{
+	bool cf = flags & X86_EFLAGS_CF, zf = flags & X86_EFLAGS_ZF;
+	bool sf = flags & X86_EFLAGS_SF, of = flags & X86_EFLAGS_OF;
+	bool pf = flags & X86_EFLAGS_PF;
+	bool holds;
+
+	switch (cc >> 1) {
+	case 0:
+		holds = of;			/* jo */
+		break;
+	case 1:
+		holds = cf;			/* jb */
+		break;
+	case 2:
+		holds = zf;			/* je */
+		break;
+	case 3:
+		holds = cf || zf;		/* jbe */
+		break;
+	case 4:
+		holds = sf;			/* js */
+		break;
+	case 5:
+		holds = pf;			/* jp */
+		break;
+	case 6:
+		holds = sf != of;		/* jl */
+		break;
+	default:
+		holds = zf || sf != of;		/* jle */
+		break;
+	}
+	return (cc & 1) ? !holds : holds;	/* odd codes are the negations */
+}
+
+/* What a relative branch jumps to; 32-bit tasks wrap within 4 GiB. */
+static unsigned long branch_target(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	unsigned long next = regs->ip + aup->ilen;
+	unsigned long dest = next + aup->target;
+
+	return task_is_64bit(regs) ? dest : (u32)dest;
+}
+
+static bool jmp_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	regs->ip = branch_target(aup, regs);
+	return true;
+}
+
+static bool jcc_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	if (condition_holds(aup->cond, regs->flags))
+		regs->ip = branch_target(aup, regs);
+	else
+		regs->ip += aup->ilen;
+	return true;
+}
+
+static bool call_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	if (push_user(regs, regs->ip + aup->ilen, stack_word(regs)))
+		return false;
+	regs->ip = branch_target(aup, regs);
+	return true;
+}
+
+/* loopne, loope, loop (e0-e2) and jrcxz (e3); cond is the opcode's low bits. */
+static bool loop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	unsigned long count = regs->cx;
+	bool jump;
+
+	if (!task_is_64bit(regs))
+		count = (u32)count;
+	if (aup->cond == 3) {
+		jump = !count;
+	} else {
+		count--;
+		if (task_is_64bit(regs))
+			regs->cx = count;
+		else
+			regs->cx = (regs->cx & ~0xffffffffUL) | (u32)count;
+		jump = count != 0;
+		if (aup->cond == 0)
+			jump &= !(regs->flags & X86_EFLAGS_ZF);
+		else if (aup->cond == 1)
+			jump &= !!(regs->flags & X86_EFLAGS_ZF);
+	}
+	if (jump)
+		regs->ip = branch_target(aup, regs);
+	else
+		regs->ip += aup->ilen;
+	return true;
+}
+
+static const struct uprobe_insn_ops jmp_ops = { .emulate = jmp_emulate };
+static const struct uprobe_insn_ops jcc_ops = { .emulate = jcc_emulate };
+static const struct uprobe_insn_ops call_ops = { .emulate = call_emulate };
+static const struct uprobe_insn_ops loop_ops = { .emulate = loop_emulate };
+
+/* ---------------------------------------------------------------------------- */
+/* Stepped kinds.                                                               */
+
+static void step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+	unsigned long *scratch = reg_at(regs, aup->scratch);
+
+	if (!(aup->fixups & UPROBE_FIX_RIP))
+		return;
+	utask->autask.saved_scratch = *scratch;
+	*scratch = utask->vaddr + aup->ilen;	/* what RIP is during the instruction */
+}
+
+static void riprel_restore(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	*reg_at(regs, aup->scratch) = current->utask->autask.saved_scratch;
+}
+
+static int step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+	long moved = utask->vaddr - utask->xol_vaddr;
+
+	if (aup->fixups & UPROBE_FIX_RIP)
+		riprel_restore(aup, regs);
+	if (aup->fixups & UPROBE_FIX_IP)
+		regs->ip += moved;
+	if (aup->fixups & UPROBE_FIX_CALL) {
+		unsigned int size = stack_word(regs);
+		unsigned long ret = 0;
+
+		if (copy_from_user(&ret, (void __user *)regs->sp, size))
+			return -EFAULT;
+		ret += moved;
+		if (copy_to_user((void __user *)regs->sp, &ret, size))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static void step_abort(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	if (aup->fixups & UPROBE_FIX_RIP)
+		riprel_restore(aup, regs);
+}
+
+static const struct uprobe_insn_ops step_ops = {
+	.pre_xol	= step_pre_xol,
+	.post_xol	= step_post_xol,
+	.abort		= step_abort,
+};
+
+/* ---------------------------------------------------------------------------- */
+/* Analysis.                                                                    */
+
+/*
+ * Instructions we refuse to probe: traps and interrupts (they would confuse ours),
+ * far transfers and system instructions (a different code segment or privilege),
+ * port I/O, and what cannot be single-stepped (a TF trap after it is suppressed, or
+ * it branches relative to where it runs and we do not emulate it).
+ */
+static bool insn_refused(struct insn *insn)
+{
+	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
+	u8 reg = X86_MODRM_REG(insn->modrm.bytes[0]);
+
+	if (insn_masking_exception(insn))
+		return true;
+	if (insn->opcode.nbytes == 1) {
+		switch (op) {
+		case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17:	/* segment push/pop */
+		case 0x1e: case 0x1f: case 0x27: case 0x2f: case 0x37: case 0x3f:
+			return !insn->x86_64 ? op == 0x17 : true;
+		case 0x62:					/* bound (32-bit) */
+			return !insn->x86_64;
+		case 0x6c ... 0x6f:				/* ins, outs */
+		case 0x9a: case 0xea:				/* far call, far jmp */
+		case 0xca: case 0xcb: case 0xcf:		/* far ret, iret */
+		case 0xcc ... 0xce:				/* int3, int, into */
+		case 0xd6:					/* salc */
+		case 0xe4 ... 0xe7: case 0xec ... 0xef:		/* in, out */
+		case 0xf1: case 0xf4:				/* int1, hlt */
+		case 0xfa: case 0xfb:				/* cli, sti */
+			return true;
+		case 0xc7:					/* xbegin is relative */
+			return insn->modrm.bytes[0] == 0xf8;
+		case 0xff:					/* far call/jmp *m */
+			return reg == 3 || reg == 5;
+		}
+		return false;
+	}
+	if (op == 0x0f && insn->opcode.nbytes == 2) {
+		switch (op2) {
+		case 0x05: case 0x07:				/* syscall, sysret */
+		case 0x0b: case 0xb9: case 0xff:		/* ud2, ud1, ud0 */
+		case 0x34: case 0x35:				/* sysenter, sysexit */
+		case 0x00:					/* sldt, ltr, ... */
+		case 0x06: case 0x08: case 0x09: case 0x30: case 0x32: case 0x33: /* privileged */
+		case 0x20 ... 0x23:				/* mov to/from cr, dr */
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does @insn carry the legacy prefix @byte? */
+static bool insn_has_prefix(struct insn *insn, insn_byte_t byte)
+{
+	insn_byte_t prefix;
+	int i;
+
+	for_each_insn_prefix(insn, i, prefix)
+		if (prefix == byte)
+			return true;
+	return false;
+}
+
+/* An operand-size prefix changes what a branch or push does: we step none of those. */
+static bool has_opsize_prefix(struct insn *insn)
+{
+	return insn_has_prefix(insn, 0x66);
+}
+
+/* Is it a nop that touches nothing, so that moving ip on is all there is to it? */
+static bool insn_is_plain_nop(struct insn *insn)
+{
+	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
+	u8 modrm = insn->modrm.bytes[0];
+
+	if (insn->opcode.nbytes == 1 && op == 0x90)	/* nop, pause; not xchg %r8,%rax */
+		return !insn->rex_prefix.nbytes || !X86_REX_B(insn->rex_prefix.bytes[0]);
+	if (insn->opcode.nbytes == 2 && op == 0x0f) {
+		if (op2 == 0x1f && X86_MODRM_REG(modrm) == 0)	/* nopw/nopl m */
+			return true;
+		/* endbr64, endbr32: nops while user IBT is not enabled */
+		if (op2 == 0x1e && insn_has_prefix(insn, 0xf3) &&
+		    (modrm == 0xfa || modrm == 0xfb))
+			return true;
+	}
+	return false;
+}
+
+/* Pick an emulated kind for @insn; false if none fits. */
+static bool choose_emulation(struct arch_uprobe *aup, struct insn *insn)
+{
+	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
+	unsigned int word = insn->x86_64 ? 8 : 4;
+
+	if (insn_is_plain_nop(insn)) {
+		aup->ops = &nop_ops;
+		return true;
+	}
+	if (has_opsize_prefix(insn))
+		return false;
+
+	if (insn->opcode.nbytes == 1) {
+		switch (op) {
+		case 0x50 ... 0x57:				/* push reg */
+			aup->reg = gpr_offset[(op & 7) +
+				(insn->rex_prefix.nbytes &&
+				 X86_REX_B(insn->rex_prefix.bytes[0]) ? 8 : 0)];
+			aup->size = word;
+			aup->ops = &push_ops;
+			return true;
+		case 0x9c:					/* pushf */
+			aup->size = word;
+			aup->ops = &pushf_ops;
+			return true;
+		case 0xe8:					/* call rel32 */
+			aup->target = insn->immediate.value;
+			aup->ops = &call_ops;
+			return true;
+		case 0xe9: case 0xeb:				/* jmp rel */
+			aup->target = insn->immediate.value;
+			aup->ops = &jmp_ops;
+			return true;
+		case 0x70 ... 0x7f:				/* jcc rel8 */
+			aup->target = insn->immediate.value;
+			aup->cond = op & 0xf;
+			aup->ops = &jcc_ops;
+			return true;
+		case 0xe0 ... 0xe3:				/* loop*, jrcxz */
+			if (insn_has_prefix(insn, 0x67))
+				return false;
+			aup->target = insn->immediate.value;
+			aup->cond = op & 3;
+			aup->ops = &loop_ops;
+			return true;
+		}
+	} else if (insn->opcode.nbytes == 2 && op == 0x0f && op2 >= 0x80 && op2 <= 0x8f) {
+		aup->target = insn->immediate.value;		/* jcc rel32 */
+		aup->cond = op2 & 0xf;
+		aup->ops = &jcc_ops;
+		return true;
+	}
+	return false;
+}
+
+/* A relative branch we could not emulate (operand-size or address-size prefixed). */
+static bool insn_is_relative_branch(struct insn *insn)
+{
+	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
+
+	if (insn->opcode.nbytes == 1)
+		return op == 0xe8 || op == 0xe9 || op == 0xeb ||
+		       (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3);
+	return insn->opcode.nbytes == 2 && op == 0x0f && op2 >= 0x80 && op2 <= 0x8f;
+}
+
+/*
+ * Rewrite a RIP-relative operand of @aup->ixol as [scratch + disp32]: mod 00 rm 101
+ * becomes mod 10 rm <scratch>. The scratch register is one the instruction does not
+ * name (ModRM.reg, VEX.vvvv) nor use implicitly (cmpxchg8b/16b use rbx).
+ */
+static int riprel_rewrite(struct arch_uprobe *aup, struct insn *insn)
+{
+	static const u8 candidates[] = { 6 /* si */, 7 /* di */, 3 /* bx */ };
+	u8 modrm = insn->modrm.bytes[0];
+	u8 reg = X86_MODRM_REG(modrm), vvvv = 0xff;
+	u8 *cursor;
+	int i;
+
+	if (insn->rex_prefix.nbytes && (insn->rex_prefix.bytes[0] & 0x04))
+		reg += 8;			/* REX.R: a high register, no clash */
+	if (insn->vex_prefix.nbytes)
+		vvvv = ~X86_VEX_V(insn->vex_prefix.bytes[insn->vex_prefix.nbytes == 2 ? 1 : 2]) & 0xf;
+
+	for (i = 0; i < ARRAY_SIZE(candidates); i++) {
+		u8 r = candidates[i];
+
+		if (r == reg || r == vvvv)
+			continue;
+		if (r == 3 && insn->opcode.bytes[0] == 0x0f && insn->opcode.bytes[1] == 0xc7)
+			continue;
+		break;
+	}
+	if (i == ARRAY_SIZE(candidates))
+		return -ENOTSUPP;
+
+	aup->scratch = gpr_offset[candidates[i]];
+	cursor = aup->ixol + insn_offset_modrm(insn);
+	*cursor = 0x80 | (modrm & 0x38) | candidates[i];
+	/* REX.B would turn the scratch register into r14/r15: clear it. */
+	if (insn->rex_prefix.nbytes)
+		aup->ixol[insn_offset_rex_prefix(insn)] &= ~0x01;
+	/* VEX3 and EVEX keep B inverted, in bit 5 of their second byte. */
+	if (insn->vex_prefix.nbytes >= 3)
+		aup->ixol[insn_offset_vex_prefix(insn) + 1] |= 0x20;
+	aup->fixups |= UPROBE_FIX_RIP;
+	return 0;
+}
+
+/* Decide what a step must fix afterwards. */
+static int choose_stepping(struct arch_uprobe *aup, struct insn *insn)
+{
+	u8 op = insn->opcode.bytes[0];
+	u8 reg = X86_MODRM_REG(insn->modrm.bytes[0]);
+	int err;
+
+	aup->fixups = UPROBE_FIX_IP;
+	if (insn->opcode.nbytes == 1) {
+		switch (op) {
+		case 0xc2: case 0xc3:		/* ret: ip comes from the stack */
+			aup->fixups = 0;
+			break;
+		case 0x9d:			/* popf */
+			aup->fixups |= UPROBE_FIX_POPF;
+			break;
+		case 0xff:
+			if (reg == 2)		/* call *: ip absolute, return address not */
+				aup->fixups = UPROBE_FIX_CALL;
+			else if (reg == 4)	/* jmp *: ip absolute */
+				aup->fixups = 0;
+			break;
+		}
+	}
+	if (insn->x86_64 && insn_rip_relative(insn)) {
+		err = riprel_rewrite(aup, insn);
+		if (err)
+			return err;
+	}
+	aup->ops = &step_ops;
+	return 0;
+}
+
+/**
+ * arch_uprobe_analyze_insn - decode the probed instruction and choose its handling
+ * @aup: arch data; @aup->insn holds the bytes from the file
+ * @mm: an mm the probe goes into (its mode decides 64-bit or 32-bit decoding)
+ * @addr: the instruction's address there
+ *
+ * Return: 0, -ENOEXEC if the bytes do not decode, -ENOTSUPP if the instruction is
+ * one we refuse.
+ */
+int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
+			     unsigned long addr)
+{
+	bool x86_64 = IS_ENABLED(CONFIG_X86_64) && is_64bit_mm(mm);
+	struct insn insn;
+
+	if (insn_decode(&insn, aup->insn, sizeof(aup->insn),
+			x86_64 ? INSN_MODE_64 : INSN_MODE_32) < 0)
+		return -ENOEXEC;
+	if (insn_has_emulate_prefix(&insn) || insn_refused(&insn))
+		return -ENOTSUPP;
+
+	aup->ilen = insn.length;
+	aup->fixups = 0;
+	memcpy(aup->ixol, aup->insn, sizeof(aup->ixol));
+	if (choose_emulation(aup, &insn))
+		return 0;
+	if (insn_is_relative_branch(&insn))
+		return -ENOTSUPP;
+	return choose_stepping(aup, &insn);
+}
+
+/**
+ * arch_uprobe_skip_sstep - emulate the probed instruction if its kind allows
+ * @aup: the probe's arch data
+ * @regs: the task's registers, ip at the probed instruction
+ *
+ * Return: true if done (no step needed).
+ */
+bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	if (!aup->ops->emulate || !aup->ops->emulate(aup, regs))
+		return false;
+	/* A debugger stepping through the probed instruction expects its trap. */
+	if (regs->flags & X86_EFLAGS_TF)
+		send_sig(SIGTRAP, current, 0);
+	return true;
+}
+
+/**
+ * arch_uprobe_pre_xol - get ready to step the slot's copy
+ * @aup: the probe's arch data
+ * @regs: the task's registers
+ *
+ * Return: 0.
+ */
+int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+
+	if (aup->ops->pre_xol)
+		aup->ops->pre_xol(aup, regs);
+	utask->autask.saved_trap_nr = current->thread.trap_nr;
+	current->thread.trap_nr = UPROBE_TRAP_NR;
+	regs->ip = utask->xol_vaddr;
+	/* Our TF step; a debugger's own TF or block-step is put back afterwards. */
+	utask->autask.saved_tf = !!(regs->flags & X86_EFLAGS_TF);
+	regs->flags |= X86_EFLAGS_TF;
+	if (test_tsk_thread_flag(current, TIF_BLOCKSTEP))
+		set_task_blockstep(current, false);
+	return 0;
+}
+
+static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+
+	current->thread.trap_nr = utask->autask.saved_trap_nr;
+	if (!utask->autask.saved_tf && !(aup->fixups & UPROBE_FIX_POPF))
+		regs->flags &= ~X86_EFLAGS_TF;
+	if (test_tsk_thread_flag(current, TIF_BLOCKSTEP))
+		set_task_blockstep(current, true);
+}
+
+/**
+ * arch_uprobe_post_xol - the step is done: move the task's state back home
+ * @aup: the probe's arch data
+ * @regs: the task's registers
+ *
+ * Return: 0, or -errno if the fix-ups could not be made (the task gets SIGILL).
+ */
+int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+	int err = 0;
+
+	WARN_ON_ONCE(current->thread.trap_nr != UPROBE_TRAP_NR);
+	if (aup->ops->post_xol)
+		err = aup->ops->post_xol(aup, regs);
+	restore_step_state(aup, regs);
+	if (utask->autask.saved_tf)
+		send_sig(SIGTRAP, current, 0);	/* the debugger's step ends here */
+	return err;
+}
+
+/**
+ * arch_uprobe_abort_xol - the step was cut short: back to the probed instruction
+ * @aup: the probe's arch data
+ * @regs: the task's registers
+ */
+void arch_uprobe_abort_xol(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	if (aup->ops->abort)
+		aup->ops->abort(aup, regs);
+	regs->ip = current->utask->vaddr;
+	restore_step_state(aup, regs);
+}
+
+/**
+ * arch_uprobe_xol_was_trapped - did the stepped instruction itself trap?
+ * @t: the task
+ *
+ * Return: true if a trap other than our single-step came.
+ */
+bool arch_uprobe_xol_was_trapped(struct task_struct *t)
+{
+	return t->thread.trap_nr != UPROBE_TRAP_NR;
+}
+
+/**
+ * arch_uprobe_exception_notify - the die-notifier hook for int3 and debug traps
+ * @self: the notifier block
+ * @val: DIE_INT3 or DIE_DEBUG (others are not ours)
+ * @data: struct die_args
+ *
+ * Return: NOTIFY_STOP when uprobes takes the trap.
+ */
+int arch_uprobe_exception_notify(struct notifier_block *self, unsigned long val, void *data)
+{
+	struct die_args *args = data;
+	struct pt_regs *regs = args->regs;
+
+	if (regs && !user_mode(regs))
+		return NOTIFY_DONE;
+	switch (val) {
+	case DIE_INT3:
+		if (uprobe_pre_sstep_notifier(regs))
+			return NOTIFY_STOP;
+		break;
+	case DIE_DEBUG:
+		if (uprobe_post_sstep_notifier(regs))
+			return NOTIFY_STOP;
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+/**
+ * arch_uretprobe_hijack_return_addr - make the function return to the trampoline
+ * @trampoline_vaddr: the trampoline
+ * @regs: the task's registers at the function's first instruction
+ *
+ * Return: the original return address, or -1 if the stack could not be read or
+ * written.
+ */
+unsigned long arch_uretprobe_hijack_return_addr(unsigned long trampoline_vaddr,
+						struct pt_regs *regs)
+{
+	unsigned int size = stack_word(regs);
+	unsigned long orig = 0;
+
+	if (copy_from_user(&orig, (void __user *)regs->sp, size))
+		return -1;
+	if (orig == trampoline_vaddr)
+		return orig;	/* already ours (a tail call): nothing to write */
+	if (copy_to_user((void __user *)regs->sp, &trampoline_vaddr, size))
+		return -1;
+	if (shstk_update_last_frame(trampoline_vaddr)) {
+		/* Put the stack back as it was, so the return still works. */
+		if (copy_to_user((void __user *)regs->sp, &orig, size))
+			force_sig(SIGSEGV);
+		return -1;
+	}
+	return orig;
+}
+
+/**
+ * arch_uretprobe_is_alive - is a pending return's frame still on the stack?
+ * @ret: the pending return
+ * @ctx: where we ask: at a call, a chained call or a return
+ * @regs: the task's registers
+ *
+ * Return: true if the frame is live. The stack grows down: a frame is live while the
+ * stack pointer is below its return address slot (at a return, or a tail call
+ * reusing the slot, at it).
+ */
+bool arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
+			     struct pt_regs *regs)
+{
+	if (ctx == RP_CHECK_CALL)
+		return regs->sp < ret->stack;
+	return regs->sp <= ret->stack;
+}
+
+/* The return trampoline, slot 0 of the XOL area: a breakpoint we recognize. */
+static u8 uretprobe_trampoline[] = { UPROBE_SWBP_INSN };
+
+/**
+ * arch_uprobe_trampoline - the code of the return trampoline
+ * @psize: set to its size
+ *
+ * Return: the code.
+ */
+void *arch_uprobe_trampoline(unsigned long *psize)
+{
+	*psize = sizeof(uretprobe_trampoline);
+	return uretprobe_trampoline;
+}

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * UBP, the user breakpoint layer: breakpoints in one process's text, and the
+ * execute-out-of-line area. See include/linux/ubp.h for the interface and
+ * Documentation/trace/ubp.rst for the design.
+ *
+ * Breakpoints go in through get_user_pages(FOLL_FORCE | FOLL_WRITE) on a private file
+ * mapping: the page fault path gives this mm its own anonymous copy of the page (the
+ * copy ptrace's writes get), and only that copy changes. The file and the page cache
+ * are never written.
+ */
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uprobes.h>
+#include <linux/ubp.h>
+#include <linux/wait.h>
+
+#define XOL_SLOTS	(PAGE_SIZE / UPROBE_XOL_SLOT_BYTES)
+
+/**
+ * struct xol_area - the per-mm page that holds out-of-line instruction copies
+ * @busy: slot i is in use; slot 0, the return trampoline, always is. Set and cleared
+ *	with atomic bitops, so taking and giving back a slot needs no lock.
+ * @waiters: tasks waiting for a free slot; woken by ubp_xol_put_slot().
+ * @vaddr: where the page is mapped in the mm; fixed, the mapping refuses mremap.
+ * @pages: the page, for the special mapping (NULL-terminated).
+ * @mapping: describes "[uprobes]" to the mm code.
+ *
+ * Lifetime: created on an mm's first need, published in mm->uprobes_state.xol_area
+ * and freed with the mm (ubp_xol_free() from uprobe_clear_state()).
+ */
+struct xol_area {
+	DECLARE_BITMAP(busy, XOL_SLOTS);
+	wait_queue_head_t		waiters;
+	unsigned long			vaddr;
+	struct page			*pages[2];
+	struct vm_special_mapping	mapping;
+};
+
+/* Map the address of an open mm onto the page that backs it, for reading or writing. */
+static struct page *ubp_get_page(struct mm_struct *mm, unsigned long vaddr, bool write)
+{
+	unsigned int flags = FOLL_FORCE | (write ? FOLL_WRITE : 0);
+	struct page *page;
+	long got;
+
+	mmap_assert_locked(mm);
+	got = get_user_pages_remote(mm, vaddr, 1, flags, &page, NULL);
+	if (got < 0)
+		return ERR_PTR(got);
+	if (got == 0)
+		return ERR_PTR(-EFAULT);
+	return page;
+}
+
+/**
+ * ubp_read - copy bytes of another mm's memory
+ * @mm: the mm, its mmap_lock held
+ * @vaddr: where to read; the range must not cross a page
+ * @buf: destination
+ * @len: how many bytes
+ *
+ * Return: 0 or -errno.
+ */
+int ubp_read(struct mm_struct *mm, unsigned long vaddr, void *buf, unsigned int len)
+{
+	struct page *page = ubp_get_page(mm, vaddr, false);
+	void *kaddr;
+
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	kaddr = kmap_local_page(page);
+	memcpy(buf, kaddr + offset_in_page(vaddr), len);
+	kunmap_local(kaddr);
+	put_page(page);
+	return 0;
+}
+
+/*
+ * After the last breakpoint of a page is gone, the process's copy may be byte for
+ * byte the file's page again. Then drop the copy: the next access maps the page
+ * cache page, shared with every other process, as before the probe. Only where the
+ * program cannot have written the page itself (no VM_WRITE), and not for locked
+ * memory, where dropping pages is not ours to do.
+ */
+static void ubp_give_back_file_page(struct vm_area_struct *vma, unsigned long vaddr,
+				    struct page *copy)
+{
+	pgoff_t index = vma->vm_pgoff + ((vaddr - vma->vm_start) >> PAGE_SHIFT);
+	struct folio *folio;
+	void *mine, *theirs;
+	bool same;
+
+	if (!vma->vm_file || (vma->vm_flags & (VM_WRITE | VM_LOCKED | VM_SHARED)))
+		return;
+	if (!PageAnon(copy))
+		return;
+	folio = filemap_get_folio(vma->vm_file->f_mapping, index);
+	if (IS_ERR(folio))
+		return;
+	if (folio_test_uptodate(folio)) {
+		mine = kmap_local_page(copy);
+		theirs = kmap_local_folio(folio, (index - folio->index) * PAGE_SIZE);
+		same = !memcmp(mine, theirs, PAGE_SIZE);
+		kunmap_local(theirs);
+		kunmap_local(mine);
+		if (same)
+			zap_page_range_single(vma, vaddr & PAGE_MASK, PAGE_SIZE, NULL);
+	}
+	folio_put(folio);
+}
+
+/**
+ * ubp_set_insn - replace the bytes of an instruction in one process
+ * @vma: the private file mapping that holds @vaddr; its mm's mmap_lock held for writing
+ * @vaddr: the instruction's address
+ * @expect: what must be there now for the write to happen (the bytes being replaced)
+ * @insn: the new bytes
+ * @len: length of both, within one page
+ *
+ * Inserting a breakpoint passes the original bytes as @expect and the breakpoint as
+ * @insn; removing it, the other way round. When the removal leaves the page equal to
+ * the file's page, the process gets the file's page back.
+ *
+ * Return: UBP_WRITTEN, UBP_ALREADY when @insn is there already, -EBUSY when the bytes
+ * are neither (someone else changed this text: leave it alone), or another -errno.
+ */
+int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *expect,
+		 const void *insn, unsigned int len)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	u8 now[UPROBE_SWBP_INSN_SIZE * 2];
+	struct page *page;
+	void *kaddr;
+	int ret;
+
+	mmap_assert_write_locked(mm);
+	if (WARN_ON_ONCE(len > sizeof(now) ||
+			 offset_in_page(vaddr) + len > PAGE_SIZE))
+		return -EINVAL;
+
+	/* Look before writing: a write would copy the page even when nothing changes. */
+	ret = ubp_read(mm, vaddr, now, len);
+	if (ret)
+		return ret;
+	if (!memcmp(now, insn, len))
+		return UBP_ALREADY;
+	if (memcmp(now, expect, len))
+		return -EBUSY;
+
+	page = ubp_get_page(mm, vaddr, true);
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	/*
+	 * We hold mmap_lock for writing, so no other writer (ptrace, another probe) can
+	 * get at this page between the check above and the copy below.
+	 */
+	kaddr = kmap_local_page(page);
+	copy_to_user_page(vma, page, vaddr, kaddr + offset_in_page(vaddr), insn, len);
+	kunmap_local(kaddr);
+	set_page_dirty_lock(page);
+
+	/* Taking a breakpoint out: the page may be the file's again. */
+	if (is_swbp_insn((uprobe_opcode_t *)expect))
+		ubp_give_back_file_page(vma, vaddr, page);
+	put_page(page);
+	return UBP_WRITTEN;
+}
+
+/**
+ * ubp_add_to_user_short - add @delta to a short in an mm (an SDT semaphore)
+ * @mm: the mm, mmap_lock held
+ * @vaddr: the short's address
+ * @delta: +1 or -1
+ *
+ * Return: 0, -ERANGE if the value would go below zero or overflow (left unchanged),
+ * or another -errno.
+ */
+int ubp_add_to_user_short(struct mm_struct *mm, unsigned long vaddr, short delta)
+{
+	struct page *page;
+	short *counter;
+	int ret = 0;
+	void *kaddr;
+
+	if (!IS_ALIGNED(vaddr, sizeof(short)))
+		return -EINVAL;
+	page = ubp_get_page(mm, vaddr, true);
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	kaddr = kmap_local_page(page);
+	counter = kaddr + offset_in_page(vaddr);
+	if ((delta < 0 && *counter <= 0) || (delta > 0 && *counter == SHRT_MAX))
+		ret = -ERANGE;
+	else
+		*counter += delta;
+	kunmap_local(kaddr);
+	if (!ret)
+		set_page_dirty_lock(page);
+	put_page(page);
+	return ret;
+}
+
+/*
+ * The area does not move: tasks hold slot addresses and return addresses on user
+ * stacks point at the trampoline in it.
+ */
+static int xol_mremap(const struct vm_special_mapping *sm, struct vm_area_struct *new_vma)
+{
+	return -EINVAL;
+}
+
+void __weak arch_uprobe_copy_ixol(struct page *page, unsigned long vaddr, void *src,
+				  unsigned long len)
+{
+	void *kaddr = kmap_local_page(page);
+
+	memcpy(kaddr + offset_in_page(vaddr), src, len);
+	kunmap_local(kaddr);
+	flush_dcache_page(page);
+}
+
+unsigned long __weak arch_uprobe_get_xol_area(void)
+{
+	/* As high as the task's address space allows, out of the program's way. */
+	return get_unmapped_area(NULL, TASK_SIZE - PAGE_SIZE, PAGE_SIZE, 0, 0);
+}
+
+static struct xol_area *xol_alloc(void)
+{
+	unsigned long tramp_len;
+	struct xol_area *area;
+	void *tramp;
+
+	area = kzalloc(sizeof(*area), GFP_KERNEL);
+	if (!area)
+		return NULL;
+	area->pages[0] = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
+	if (!area->pages[0]) {
+		kfree(area);
+		return NULL;
+	}
+	init_waitqueue_head(&area->waiters);
+	area->mapping.name = "[uprobes]";
+	area->mapping.pages = area->pages;
+	area->mapping.mremap = xol_mremap;
+
+	tramp = arch_uprobe_trampoline(&tramp_len);
+	if (WARN_ON_ONCE(tramp_len > UPROBE_XOL_SLOT_BYTES))
+		tramp_len = 0;
+	arch_uprobe_copy_ixol(area->pages[0], 0, tramp, tramp_len);
+	set_bit(0, area->busy);
+	return area;
+}
+
+static void xol_destroy(struct xol_area *area)
+{
+	__free_page(area->pages[0]);
+	kfree(area);
+}
+
+/*
+ * Map a new area into @mm, at @vaddr if nonzero, else where the arch likes. Returns
+ * the area the mm ends up with (someone else's if another thread won the race).
+ */
+static struct xol_area *xol_install(struct mm_struct *mm, unsigned long vaddr)
+{
+	struct xol_area *area, *mine;
+	struct vm_area_struct *vma;
+
+	mine = xol_alloc();
+	if (!mine)
+		return NULL;
+	if (mmap_write_lock_killable(mm)) {
+		xol_destroy(mine);
+		return NULL;
+	}
+	area = mm->uprobes_state.xol_area;
+	if (area)
+		goto out_unlock;
+
+	if (!vaddr)
+		vaddr = arch_uprobe_get_xol_area();
+	if (IS_ERR_VALUE(vaddr))
+		goto out_unlock;
+	vma = _install_special_mapping(mm, vaddr, PAGE_SIZE,
+				       VM_EXEC | VM_MAYEXEC | VM_DONTCOPY | VM_IO,
+				       &mine->mapping);
+	if (IS_ERR(vma))
+		goto out_unlock;
+	mine->vaddr = vaddr;
+	area = mine;
+	mine = NULL;
+	/* Publish the initialised area; pairs with smp_load_acquire() in ubp_xol_area(). */
+	smp_store_release(&mm->uprobes_state.xol_area, area);
+out_unlock:
+	mmap_write_unlock(mm);
+	if (mine)
+		xol_destroy(mine);
+	return area;
+}
+
+/**
+ * ubp_xol_area - the XOL area of the current mm, mapped on first use
+ * @mm: current->mm
+ *
+ * Return: the area, or NULL if it could not be mapped.
+ */
+struct xol_area *ubp_xol_area(struct mm_struct *mm)
+{
+	/* Pairs with smp_store_release() in xol_install(). */
+	struct xol_area *area = smp_load_acquire(&mm->uprobes_state.xol_area);
+
+	return area ?: xol_install(mm, 0);
+}
+
+/**
+ * ubp_xol_area_at - map the XOL area at a given address (a forked child, whose return
+ * addresses point into its parent's area)
+ * @mm: current->mm
+ * @vaddr: where
+ *
+ * Return: the area, or NULL.
+ */
+struct xol_area *ubp_xol_area_at(struct mm_struct *mm, unsigned long vaddr)
+{
+	struct xol_area *area = xol_install(mm, vaddr);
+
+	return area && area->vaddr == vaddr ? area : NULL;
+}
+
+/**
+ * ubp_xol_base - where the XOL area of @mm is, 0 if it has none
+ * @mm: the mm
+ *
+ * Return: the address of slot 0, which holds the return trampoline.
+ */
+unsigned long ubp_xol_base(struct mm_struct *mm)
+{
+	/* Pairs with smp_store_release() in xol_install(). */
+	struct xol_area *area = smp_load_acquire(&mm->uprobes_state.xol_area);
+
+	return area ? area->vaddr : 0;
+}
+
+static int xol_try_take(struct xol_area *area)
+{
+	unsigned int slot;
+
+	for (;;) {
+		slot = find_first_zero_bit(area->busy, XOL_SLOTS);
+		if (slot >= XOL_SLOTS)
+			return -1;
+		if (!test_and_set_bit(slot, area->busy))
+			return slot;
+	}
+}
+
+/**
+ * ubp_xol_get_slot - take a slot and copy an instruction into it
+ * @area: the current mm's area
+ * @insn: the bytes to run out of line
+ * @len: their length, at most UPROBE_XOL_SLOT_BYTES
+ *
+ * Sleeps while every slot is busy (each is held only for one single-step).
+ *
+ * Return: the slot's user address, or 0 if a fatal signal came while waiting.
+ */
+unsigned long ubp_xol_get_slot(struct xol_area *area, const void *insn, unsigned int len)
+{
+	unsigned long vaddr;
+	int slot;
+
+	if (wait_event_killable(area->waiters, (slot = xol_try_take(area)) >= 0))
+		return 0;
+	vaddr = area->vaddr + slot * UPROBE_XOL_SLOT_BYTES;
+	arch_uprobe_copy_ixol(area->pages[0], vaddr, (void *)insn, len);
+	return vaddr;
+}
+
+/**
+ * ubp_xol_put_slot - give back a slot taken with ubp_xol_get_slot()
+ * @area: the area
+ * @vaddr: the slot's address
+ */
+void ubp_xol_put_slot(struct xol_area *area, unsigned long vaddr)
+{
+	unsigned long slot = (vaddr - area->vaddr) / UPROBE_XOL_SLOT_BYTES;
+
+	if (WARN_ON_ONCE(!slot || slot >= XOL_SLOTS))
+		return;
+	clear_bit(slot, area->busy);
+	/*
+	 * Order the cleared bit before looking for waiters; pairs with the barrier in
+	 * set_current_state() inside wait_event_killable(), so a waiter either sees the
+	 * free slot or is on the queue when we look.
+	 */
+	smp_mb__after_atomic();
+	if (waitqueue_active(&area->waiters))
+		wake_up(&area->waiters);
+}
+
+/**
+ * ubp_xol_free - free the XOL area of an mm that is going away
+ * @mm: the mm, no longer used by any task
+ */
+void ubp_xol_free(struct mm_struct *mm)
+{
+	struct xol_area *area = mm->uprobes_state.xol_area;
+
+	if (area)
+		xol_destroy(area);
+}

@@ -1,0 +1,1374 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * uprobes: the arbitration layer between probe users and the breakpoint layer.
+ *
+ * A probe is an instruction of a file, (inode, offset). Its consumers (trace events,
+ * perf, bpf) say which processes they want; this file keeps a breakpoint at that
+ * instruction in exactly the processes some consumer wants, in every mapping of the
+ * file, as mappings come and go, and runs the consumers' handlers on each hit.
+ * Breakpoint writes and the out-of-line slots are UBP's (kernel/events/ubp.c).
+ *
+ * Documentation/trace/ubp.rst has the whole picture: lifetimes, lock order, barriers.
+ */
+
+#include <linux/highmem.h>
+#include <linux/kdebug.h>
+#include <linux/mm.h>
+#include <linux/mmu_context.h>
+#include <linux/oom.h>
+#include <linux/pagemap.h>
+#include <linux/percpu-rwsem.h>
+#include <linux/ptrace.h>
+#include <linux/rbtree.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+#include <linux/srcu.h>
+#include <linux/task_work.h>
+#include <linux/ubp.h>
+#include <linux/uprobes.h>
+
+/*
+ * Lock order, outermost first:
+ *   uprobe->register_rwsem
+ *     dup_mmap_sem (write)
+ *       mm->mmap_lock
+ *         uprobe->analyze_lock
+ *         ref_ctr_lock
+ *           uprobes_treelock
+ * The hit path takes mm->mmap_lock for reading (lookup) and uprobe->register_rwsem for
+ * reading (a handler asking for removal), never both at once.
+ */
+
+/* All probes by (inode, offset). Protects uprobes_tree and uprobe->rb_node. */
+static DEFINE_SPINLOCK(uprobes_treelock);
+static struct rb_root uprobes_tree = RB_ROOT;
+
+/*
+ * Consumer lists are read under this SRCU (handlers may sleep). uprobe_unregister_sync()
+ * waits for it, so after it no handler of a removed consumer runs.
+ */
+DEFINE_STATIC_SRCU(uprobes_srcu);
+
+/*
+ * fork (readers, uprobe_start_dup_mmap()) against breakpoint sweeps (writer): a child
+ * whose mappings are being copied is either copied before a sweep looks at the file's
+ * mappings (and is swept like any other mm) or after the sweep (and copies the
+ * parent's final state). Without it a sweep could miss a half-made child.
+ */
+DEFINE_STATIC_PERCPU_RWSEM(dup_mmap_sem);
+
+/* Bits in uprobe->flags. */
+enum {
+	UPROBE_ANALYZED,	/* arch and analyze_err are final */
+};
+
+/**
+ * struct uprobe - one probed instruction, shared by its consumers
+ * @rb_node: in uprobes_tree while the probe has consumers; empty once it left it.
+ * @ref: the tree holds one reference; so does each registration (the pointer
+ *	uprobe_register() returns), each pending return instance, each task stepping
+ *	this probe and each lookup in progress. The last put frees it.
+ * @register_rwsem: writers change @consumers and sweep breakpoints; readers (a
+ *	handler's removal request) need the consumer set to stay as it is.
+ * @analyze_lock: serializes the one-time copy and analysis of the instruction.
+ * @consumers: SRCU list of struct uprobe_consumer, changed under @register_rwsem.
+ * @inode: the file, a reference held (igrab) for the probe's life.
+ * @offset: the instruction's offset in the file.
+ * @ref_ctr_offset: offset in the file of the SDT semaphore, 0 if none.
+ * @flags: UPROBE_* bits.
+ * @analyze_err: result of the analysis, valid once UPROBE_ANALYZED is set.
+ * @arch: the original instruction and what the arch decided to do with it.
+ */
+struct uprobe {
+	struct rb_node		rb_node;
+	refcount_t		ref;
+	struct rw_semaphore	register_rwsem;
+	struct mutex		analyze_lock;
+	struct list_head	consumers;
+	struct inode		*inode;
+	loff_t			offset;
+	loff_t			ref_ctr_offset;
+	unsigned long		flags;
+	int			analyze_err;
+	struct arch_uprobe	arch;
+};
+
+/*
+ * SDT semaphores whose increment waits for the semaphore's page to be mapped: the
+ * breakpoint went into an mm that did not map the file's data yet. uprobe_mmap() does
+ * the increment when the mapping comes. Each entry holds a reference on its probe.
+ */
+struct ref_ctr_pending {
+	struct list_head	node;
+	struct uprobe		*uprobe;
+	struct mm_struct	*mm;
+};
+
+/* Protects ref_ctr_pending_list. */
+static DEFINE_MUTEX(ref_ctr_lock);
+static LIST_HEAD(ref_ctr_pending_list);
+
+static struct uprobe *get_uprobe(struct uprobe *uprobe)
+{
+	refcount_inc(&uprobe->ref);
+	return uprobe;
+}
+
+static void put_uprobe(struct uprobe *uprobe)
+{
+	if (!refcount_dec_and_test(&uprobe->ref))
+		return;
+	iput(uprobe->inode);
+	kfree(uprobe);
+}
+
+static int uprobe_cmp(const struct inode *inode, loff_t offset, const struct uprobe *u)
+{
+	if (inode != u->inode)
+		return inode < u->inode ? -1 : 1;
+	if (offset != u->offset)
+		return offset < u->offset ? -1 : 1;
+	return 0;
+}
+
+/* The first probe of @inode at or after @offset and before @end, or NULL. */
+static struct uprobe *tree_first_in(struct inode *inode, loff_t offset, loff_t end)
+{
+	struct rb_node *n = uprobes_tree.rb_node;
+	struct uprobe *best = NULL;
+
+	lockdep_assert_held(&uprobes_treelock);
+	while (n) {
+		struct uprobe *u = rb_entry(n, struct uprobe, rb_node);
+
+		if (uprobe_cmp(inode, offset, u) <= 0) {
+			best = u;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	if (best && best->inode == inode && best->offset < end)
+		return best;
+	return NULL;
+}
+
+/* Look up a probe; the caller gets a reference. */
+static struct uprobe *find_uprobe(struct inode *inode, loff_t offset)
+{
+	struct uprobe *u;
+
+	spin_lock(&uprobes_treelock);
+	u = tree_first_in(inode, offset, offset + 1);
+	if (u)
+		get_uprobe(u);
+	spin_unlock(&uprobes_treelock);
+	return u;
+}
+
+static bool uprobe_in_tree(struct uprobe *uprobe)
+{
+	return !RB_EMPTY_NODE(&uprobe->rb_node);
+}
+
+/*
+ * The probe at (inode, offset), made if there is none. The caller gets a reference.
+ * Two registrations of one instruction must agree on the semaphore.
+ */
+static struct uprobe *get_or_make_uprobe(struct inode *inode, loff_t offset,
+					 loff_t ref_ctr_offset)
+{
+	struct rb_node **link = &uprobes_tree.rb_node, *parent = NULL;
+	struct uprobe *fresh, *u;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!fresh)
+		return ERR_PTR(-ENOMEM);
+
+	spin_lock(&uprobes_treelock);
+	while (*link) {
+		int c;
+
+		parent = *link;
+		u = rb_entry(parent, struct uprobe, rb_node);
+		c = uprobe_cmp(inode, offset, u);
+		if (!c) {
+			get_uprobe(u);
+			spin_unlock(&uprobes_treelock);
+			kfree(fresh);
+			if (u->ref_ctr_offset != ref_ctr_offset) {
+				pr_warn("uprobe at %lu:%#llx already has semaphore offset %#llx, not %#llx\n",
+					inode->i_ino, (u64)offset, (u64)u->ref_ctr_offset,
+					(u64)ref_ctr_offset);
+				put_uprobe(u);
+				return ERR_PTR(-EINVAL);
+			}
+			return u;
+		}
+		link = c < 0 ? &parent->rb_left : &parent->rb_right;
+	}
+	fresh->inode = igrab(inode);
+	fresh->offset = offset;
+	fresh->ref_ctr_offset = ref_ctr_offset;
+	refcount_set(&fresh->ref, 2);	/* the tree's and the caller's */
+	init_rwsem(&fresh->register_rwsem);
+	mutex_init(&fresh->analyze_lock);
+	INIT_LIST_HEAD(&fresh->consumers);
+	rb_link_node(&fresh->rb_node, parent, link);
+	rb_insert_color(&fresh->rb_node, &uprobes_tree);
+	spin_unlock(&uprobes_treelock);
+	return fresh;
+}
+
+/* Take a probe without consumers out of the tree; drops the tree's reference. */
+static void retire_uprobe(struct uprobe *uprobe)
+{
+	lockdep_assert_held_write(&uprobe->register_rwsem);
+	if (!list_empty(&uprobe->consumers) || !uprobe_in_tree(uprobe))
+		return;
+	spin_lock(&uprobes_treelock);
+	rb_erase(&uprobe->rb_node, &uprobes_tree);
+	RB_CLEAR_NODE(&uprobe->rb_node);
+	spin_unlock(&uprobes_treelock);
+	put_uprobe(uprobe);
+}
+
+static loff_t vaddr_to_offset(struct vm_area_struct *vma, unsigned long vaddr)
+{
+	return ((loff_t)vma->vm_pgoff << PAGE_SHIFT) + (vaddr - vma->vm_start);
+}
+
+static unsigned long offset_to_vaddr(struct vm_area_struct *vma, loff_t offset)
+{
+	return vma->vm_start + offset - ((loff_t)vma->vm_pgoff << PAGE_SHIFT);
+}
+
+/*
+ * Text a breakpoint may go into: a private, executable-capable mapping of a file, not
+ * hugetlb. A new breakpoint never goes where the program may write, as it could
+ * overwrite the breakpoint or have its own write lost; an old one is taken out of
+ * any such mapping.
+ */
+static bool vma_can_carry_breakpoint(struct vm_area_struct *vma, bool adding)
+{
+	if (!vma->vm_file || is_vm_hugetlb_page(vma))
+		return false;
+	if ((vma->vm_flags & (VM_MAYEXEC | VM_MAYSHARE)) != VM_MAYEXEC)
+		return false;
+	return !adding || !(vma->vm_flags & VM_WRITE);
+}
+
+static bool consumer_wants(struct uprobe_consumer *uc, struct mm_struct *mm)
+{
+	return !uc->filter || uc->filter(uc, mm);
+}
+
+/* Does any consumer of @uprobe want @mm? The caller keeps the list stable or in SRCU. */
+static bool uprobe_wants(struct uprobe *uprobe, struct mm_struct *mm)
+{
+	struct uprobe_consumer *uc;
+	bool want = false;
+	int idx;
+
+	idx = srcu_read_lock(&uprobes_srcu);
+	list_for_each_entry_srcu(uc, &uprobe->consumers, cons_node,
+				 srcu_read_lock_held(&uprobes_srcu)) {
+		if (consumer_wants(uc, mm)) {
+			want = true;
+			break;
+		}
+	}
+	srcu_read_unlock(&uprobes_srcu, idx);
+	return want;
+}
+
+/* Copy the instruction's bytes from the file; bytes past the end of file read as 0. */
+static int read_insn_from_file(struct uprobe *uprobe, void *buf, size_t len)
+{
+	struct address_space *mapping = uprobe->inode->i_mapping;
+	loff_t size = i_size_read(uprobe->inode);
+	loff_t pos = uprobe->offset;
+	u8 *dst = buf;
+
+	memset(buf, 0, len);
+	if (pos >= size)
+		return -EINVAL;
+	len = min_t(loff_t, len, size - pos);
+	while (len) {
+		size_t chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(pos));
+		pgoff_t index = pos >> PAGE_SHIFT;
+		struct folio *folio;
+
+		if (shmem_mapping(mapping))
+			folio = shmem_read_folio(mapping, index);
+		else
+			folio = read_mapping_folio(mapping, index, NULL);
+		if (IS_ERR(folio))
+			return PTR_ERR(folio);
+		memcpy_from_folio(dst, folio, offset_in_folio(folio, pos), chunk);
+		folio_put(folio);
+		dst += chunk;
+		pos += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+/*
+ * Copy and analyze the instruction once, with the first mm it goes into (the arch may
+ * need the mm's mode: a 32-bit task on x86-64 decodes differently).
+ */
+static int analyze_uprobe(struct uprobe *uprobe, struct mm_struct *mm, unsigned long vaddr)
+{
+	int err;
+
+	if (test_bit(UPROBE_ANALYZED, &uprobe->flags)) {
+		smp_rmb(); /* pairs with smp_wmb() below */
+		return uprobe->analyze_err;
+	}
+
+	mutex_lock(&uprobe->analyze_lock);
+	if (test_bit(UPROBE_ANALYZED, &uprobe->flags)) {
+		err = uprobe->analyze_err;
+		goto out_unlock;
+	}
+	err = read_insn_from_file(uprobe, uprobe->arch.insn, sizeof(uprobe->arch.insn));
+	if (err == -ENOMEM || err == -EINTR)
+		goto out_unlock;	/* worth another try */
+	if (!err && is_trap_insn((uprobe_opcode_t *)uprobe->arch.insn))
+		err = -ENOTSUPP;
+	if (!err)
+		err = arch_uprobe_analyze_insn(&uprobe->arch, mm, vaddr);
+	if (err == -ENOMEM)
+		goto out_unlock;
+	uprobe->analyze_err = err;
+	/*
+	 * Publish arch and analyze_err before the bit: pairs with smp_rmb() above and
+	 * in handle_breakpoint().
+	 */
+	smp_wmb();
+	set_bit(UPROBE_ANALYZED, &uprobe->flags);
+out_unlock:
+	mutex_unlock(&uprobe->analyze_lock);
+	return err;
+}
+
+/* The mapping of the probe's file that covers @offset in @mm, or NULL. */
+static struct vm_area_struct *find_file_vma(struct mm_struct *mm, struct inode *inode,
+					    loff_t offset)
+{
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	for_each_vma(vmi, vma) {
+		loff_t start;
+
+		if (!vma->vm_file || file_inode(vma->vm_file) != inode)
+			continue;
+		start = vaddr_to_offset(vma, vma->vm_start);
+		if (offset >= start && offset < start + (vma->vm_end - vma->vm_start))
+			return vma;
+	}
+	return NULL;
+}
+
+static struct ref_ctr_pending *find_pending(struct uprobe *uprobe, struct mm_struct *mm)
+{
+	struct ref_ctr_pending *p;
+
+	lockdep_assert_held(&ref_ctr_lock);
+	list_for_each_entry(p, &ref_ctr_pending_list, node)
+		if (p->uprobe == uprobe && p->mm == mm)
+			return p;
+	return NULL;
+}
+
+static void drop_pending(struct ref_ctr_pending *p)
+{
+	list_del(&p->node);
+	put_uprobe(p->uprobe);
+	kfree(p);
+}
+
+/*
+ * Move the SDT semaphore of @uprobe in @mm by @delta, as the breakpoint goes in (+1)
+ * or out (-1). Where the semaphore is not mapped yet, remember the increment.
+ */
+static void update_ref_ctr(struct uprobe *uprobe, struct mm_struct *mm, short delta)
+{
+	struct ref_ctr_pending *p;
+	struct vm_area_struct *vma;
+	int err = 0;
+
+	mmap_assert_write_locked(mm);
+	mutex_lock(&ref_ctr_lock);
+	p = find_pending(uprobe, mm);
+	if (p) {
+		/* An increment never made: removing the breakpoint just forgets it. */
+		if (delta < 0)
+			drop_pending(p);
+		goto out_unlock;
+	}
+	vma = find_file_vma(mm, uprobe->inode, uprobe->ref_ctr_offset);
+	if (vma) {
+		err = ubp_add_to_user_short(mm, offset_to_vaddr(vma, uprobe->ref_ctr_offset),
+					    delta);
+	} else if (delta > 0) {
+		p = kmalloc(sizeof(*p), GFP_KERNEL);
+		if (p) {
+			p->uprobe = get_uprobe(uprobe);
+			p->mm = mm;
+			list_add(&p->node, &ref_ctr_pending_list);
+		} else {
+			err = -ENOMEM;
+		}
+	}
+out_unlock:
+	mutex_unlock(&ref_ctr_lock);
+	if (err)
+		pr_warn_ratelimited("uprobe: cannot update semaphore at %#llx of %s[%d]: %d\n",
+				    (u64)uprobe->ref_ctr_offset, current->comm,
+				    task_pid_nr(current), err);
+}
+
+/* A new mapping of @vma's file: make the increments that waited for it. */
+static void apply_pending_ref_ctrs(struct vm_area_struct *vma)
+{
+	struct inode *inode = file_inode(vma->vm_file);
+	struct ref_ctr_pending *p, *tmp;
+	loff_t start = vaddr_to_offset(vma, vma->vm_start);
+	loff_t end = start + (vma->vm_end - vma->vm_start);
+
+	mutex_lock(&ref_ctr_lock);
+	list_for_each_entry_safe(p, tmp, &ref_ctr_pending_list, node) {
+		loff_t off = p->uprobe->ref_ctr_offset;
+
+		if (p->mm != vma->vm_mm || p->uprobe->inode != inode || off < start || off >= end)
+			continue;
+		ubp_add_to_user_short(vma->vm_mm, offset_to_vaddr(vma, off), 1);
+		drop_pending(p);
+	}
+	mutex_unlock(&ref_ctr_lock);
+}
+
+/* Put the breakpoint of @uprobe into @vma at @vaddr. mmap_lock held for writing. */
+static int install_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
+			      unsigned long vaddr)
+{
+	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
+	struct mm_struct *mm = vma->vm_mm;
+	int ret;
+
+	ret = analyze_uprobe(uprobe, mm, vaddr);
+	if (ret)
+		return ret;
+	/* Before the breakpoint can be hit: it tells the int3 hook to look at us. */
+	set_bit(MMF_HAS_UPROBES, &mm->flags);
+	ret = ubp_set_insn(vma, vaddr, uprobe->arch.insn, &swbp, UPROBE_SWBP_INSN_SIZE);
+	if (ret == UBP_WRITTEN && uprobe->ref_ctr_offset)
+		update_ref_ctr(uprobe, mm, 1);
+	if (ret == -EBUSY) {
+		/* The process changed this text itself: not ours to touch. */
+		pr_debug("uprobe: %s[%d] text at %#lx differs from its file, not probed\n",
+			 current->comm, task_pid_nr(current), vaddr);
+		ret = 0;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* Take the breakpoint of @uprobe out of @vma at @vaddr. mmap_lock held for writing. */
+static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
+			      unsigned long vaddr)
+{
+	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
+	int ret;
+
+	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags) || uprobe->analyze_err)
+		return;	/* it never went in */
+	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE);
+	if (ret == UBP_WRITTEN && uprobe->ref_ctr_offset)
+		update_ref_ctr(uprobe, vma->vm_mm, -1);
+}
+
+/* One mapping of a probed file in one mm, found by a sweep; holds an mm reference. */
+struct probe_site {
+	struct mm_struct	*mm;
+	unsigned long		vaddr;
+};
+
+/*
+ * Every mapping of the probe's file that covers its offset. The i_mmap lock can't
+ * be held across allocation, so count, allocate, and try again if the count grew.
+ */
+static struct probe_site *collect_sites(struct uprobe *uprobe, bool adding, int *nr)
+{
+	struct address_space *mapping = uprobe->inode->i_mapping;
+	pgoff_t pgoff = uprobe->offset >> PAGE_SHIFT;
+	struct probe_site *sites = NULL;
+	struct vm_area_struct *vma;
+	int room = 0, n;
+
+	for (;;) {
+		n = 0;
+		i_mmap_lock_read(mapping);
+		vma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {
+			if (!vma_can_carry_breakpoint(vma, adding))
+				continue;
+			if (n < room && mmget_not_zero(vma->vm_mm)) {
+				sites[n].mm = vma->vm_mm;
+				sites[n].vaddr = offset_to_vaddr(vma, uprobe->offset);
+			} else if (n < room) {
+				continue;	/* an mm on its way out */
+			}
+			n++;
+		}
+		i_mmap_unlock_read(mapping);
+		if (n <= room)
+			break;
+		while (room--)
+			mmput(sites[room].mm);
+		kfree(sites);
+		room = n + 8;
+		sites = kmalloc_array(room, sizeof(*sites), GFP_KERNEL);
+		if (!sites)
+			return ERR_PTR(-ENOMEM);
+	}
+	*nr = n;
+	return sites;
+}
+
+/*
+ * Bring every mm that maps the probe in line with its consumers: when @adding, put
+ * the breakpoint where @uc wants it; otherwise take it out of every mm that no
+ * consumer wants any more.
+ */
+static int sweep_breakpoints(struct uprobe *uprobe, struct uprobe_consumer *uc, bool adding)
+{
+	struct probe_site *sites;
+	int i, nr = 0, err = 0;
+
+	lockdep_assert_held_write(&uprobe->register_rwsem);
+	percpu_down_write(&dup_mmap_sem);
+	sites = collect_sites(uprobe, adding, &nr);
+	if (IS_ERR(sites)) {
+		percpu_up_write(&dup_mmap_sem);
+		return PTR_ERR(sites);
+	}
+	for (i = 0; i < nr; i++) {
+		struct mm_struct *mm = sites[i].mm;
+		unsigned long vaddr = sites[i].vaddr;
+		struct vm_area_struct *vma;
+
+		mmap_write_lock(mm);
+		if (check_stable_address_space(mm))
+			goto next;
+		/* The mapping may have changed since the i_mmap walk. */
+		vma = vma_lookup(mm, vaddr);
+		if (!vma || !vma_can_carry_breakpoint(vma, adding) ||
+		    file_inode(vma->vm_file) != uprobe->inode ||
+		    vaddr_to_offset(vma, vaddr) != uprobe->offset)
+			goto next;
+		if (adding) {
+			if (!err && consumer_wants(uc, mm))
+				err = install_breakpoint(uprobe, vma, vaddr);
+		} else if (!uprobe_wants(uprobe, mm)) {
+			remove_breakpoint(uprobe, vma, vaddr);
+		}
+next:
+		mmap_write_unlock(mm);
+		mmput(mm);
+	}
+	kfree(sites);
+	percpu_up_write(&dup_mmap_sem);
+	return err;
+}
+
+/**
+ * uprobe_register - add a consumer to the probe at (@inode, @offset)
+ * @inode: the file
+ * @offset: the instruction's offset in it
+ * @ref_ctr_offset: offset of the SDT semaphore in the file, 0 for none
+ * @uc: the consumer; its handlers may run before this returns
+ *
+ * The breakpoint goes into every process that maps the file now and that @uc wants,
+ * and into later ones as they map it.
+ *
+ * Return: the probe, to be passed to uprobe_apply() and uprobe_unregister_nosync(),
+ * or an ERR_PTR(): -EINVAL for a bad offset or a conflicting semaphore, -ENOTSUPP
+ * for an instruction that cannot be probed, -EIO for a file without a page cache.
+ */
+struct uprobe *uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ctr_offset,
+			       struct uprobe_consumer *uc)
+{
+	struct uprobe *uprobe;
+	int err;
+
+	if (!uc->handler && !uc->ret_handler)
+		return ERR_PTR(-EINVAL);
+	if (!inode->i_mapping->a_ops->read_folio && !shmem_mapping(inode->i_mapping))
+		return ERR_PTR(-EIO);
+	if (offset < 0 || offset > i_size_read(inode) ||
+	    !IS_ALIGNED(offset, UPROBE_SWBP_INSN_SIZE))
+		return ERR_PTR(-EINVAL);
+	if (ref_ctr_offset < 0 || !IS_ALIGNED(ref_ctr_offset, sizeof(short)))
+		return ERR_PTR(-EINVAL);
+
+	for (;;) {
+		uprobe = get_or_make_uprobe(inode, offset, ref_ctr_offset);
+		if (IS_ERR(uprobe))
+			return uprobe;
+		down_write(&uprobe->register_rwsem);
+		if (uprobe_in_tree(uprobe))
+			break;
+		/* Lost a race with the last unregister: make a fresh one. */
+		up_write(&uprobe->register_rwsem);
+		put_uprobe(uprobe);
+	}
+
+	/* Visible to uprobe_mmap() before the sweep looks at existing mappings. */
+	list_add_rcu(&uc->cons_node, &uprobe->consumers);
+	err = sweep_breakpoints(uprobe, uc, true);
+	if (err) {
+		list_del_rcu(&uc->cons_node);
+		sweep_breakpoints(uprobe, uc, false);
+		retire_uprobe(uprobe);
+	}
+	up_write(&uprobe->register_rwsem);
+	if (err) {
+		synchronize_srcu(&uprobes_srcu);	/* @uc's handlers may have run */
+		put_uprobe(uprobe);
+		return ERR_PTR(err);
+	}
+	return uprobe;
+}
+EXPORT_SYMBOL_GPL(uprobe_register);
+
+/**
+ * uprobe_apply - re-evaluate @uc's filter over the processes mapping the probe
+ * @uprobe: a probe @uc is registered on
+ * @uc: the consumer
+ * @add: true to put the breakpoint where @uc now wants it, false to take it out of
+ *	processes no consumer wants any more
+ *
+ * Return: 0 or -errno.
+ */
+int uprobe_apply(struct uprobe *uprobe, struct uprobe_consumer *uc, bool add)
+{
+	struct uprobe_consumer *each;
+	int err = -ENOENT;
+
+	down_write(&uprobe->register_rwsem);
+	list_for_each_entry(each, &uprobe->consumers, cons_node) {
+		if (each == uc) {
+			err = sweep_breakpoints(uprobe, uc, add);
+			break;
+		}
+	}
+	up_write(&uprobe->register_rwsem);
+	return err;
+}
+EXPORT_SYMBOL_GPL(uprobe_apply);
+
+/**
+ * uprobe_unregister_nosync - take a consumer off its probe
+ * @uprobe: the probe uprobe_register() returned for @uc
+ * @uc: the consumer
+ *
+ * Breakpoints leave the processes that no remaining consumer wants. @uc's handlers
+ * may still be running on return: call uprobe_unregister_sync() (once, for any number
+ * of consumers) before freeing @uc.
+ */
+void uprobe_unregister_nosync(struct uprobe *uprobe, struct uprobe_consumer *uc)
+{
+	down_write(&uprobe->register_rwsem);
+	list_del_rcu(&uc->cons_node);
+	sweep_breakpoints(uprobe, uc, false);
+	retire_uprobe(uprobe);
+	up_write(&uprobe->register_rwsem);
+	put_uprobe(uprobe);	/* the registration's reference */
+}
+EXPORT_SYMBOL_GPL(uprobe_unregister_nosync);
+
+/**
+ * uprobe_unregister_sync - wait until no handler of an unregistered consumer runs
+ */
+void uprobe_unregister_sync(void)
+{
+	synchronize_srcu(&uprobes_srcu);
+}
+EXPORT_SYMBOL_GPL(uprobe_unregister_sync);
+
+/**
+ * uprobe_mmap - a new mapping appeared: put in the breakpoints it should carry
+ * @vma: the mapping; mmap_lock held for writing
+ *
+ * Called for every new VMA, including the pieces of a split or merge, so putting in a
+ * breakpoint that is already there must be harmless (it is: UBP_ALREADY).
+ *
+ * Return: 0; a probe that cannot go into this mapping does not fail the mmap.
+ */
+int uprobe_mmap(struct vm_area_struct *vma)
+{
+	struct inode *inode;
+	struct uprobe *u;
+	loff_t pos, end;
+
+	if (RB_EMPTY_ROOT(&uprobes_tree) || !vma->vm_file)
+		return 0;
+	inode = file_inode(vma->vm_file);
+	apply_pending_ref_ctrs(vma);
+	if (!vma_can_carry_breakpoint(vma, true))
+		return 0;
+
+	pos = vaddr_to_offset(vma, vma->vm_start);
+	end = pos + (vma->vm_end - vma->vm_start);
+	for (;;) {
+		spin_lock(&uprobes_treelock);
+		u = tree_first_in(inode, pos, end);
+		if (u)
+			get_uprobe(u);
+		spin_unlock(&uprobes_treelock);
+		if (!u)
+			break;
+		if (uprobe_wants(u, vma->vm_mm))
+			install_breakpoint(u, vma, offset_to_vaddr(vma, u->offset));
+		pos = u->offset + 1;
+		put_uprobe(u);
+	}
+	return 0;
+}
+
+/**
+ * uprobe_munmap - a mapping is going away
+ * @vma: the mapping
+ * @start: start of the range going
+ * @end: its end
+ *
+ * Nothing to do: breakpoints live in the mapping's pages and go with them, and no
+ * per-mm record of them is kept.
+ */
+void uprobe_munmap(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+}
+
+/**
+ * uprobe_start_dup_mmap - fork is about to copy an mm; hold breakpoint sweeps off
+ */
+void uprobe_start_dup_mmap(void)
+{
+	percpu_down_read(&dup_mmap_sem);
+}
+
+/**
+ * uprobe_end_dup_mmap - fork copied the mm
+ */
+void uprobe_end_dup_mmap(void)
+{
+	percpu_up_read(&dup_mmap_sem);
+}
+
+/**
+ * uprobe_dup_mmap - fork copied @oldmm into @newmm
+ * @oldmm: the parent's mm
+ * @newmm: the child's
+ *
+ * The child's pages, breakpoints and semaphores included, are copies of the parent's;
+ * what the parent still owed (semaphore increments waiting for a mapping) the child
+ * owes too.
+ */
+void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm)
+{
+	struct ref_ctr_pending *p, *copy;
+
+	if (!test_bit(MMF_HAS_UPROBES, &oldmm->flags))
+		return;
+	set_bit(MMF_HAS_UPROBES, &newmm->flags);
+	mutex_lock(&ref_ctr_lock);
+	list_for_each_entry(p, &ref_ctr_pending_list, node) {
+		if (p->mm != oldmm)
+			continue;
+		copy = kmalloc(sizeof(*copy), GFP_KERNEL);
+		if (!copy)
+			break;
+		copy->uprobe = get_uprobe(p->uprobe);
+		copy->mm = newmm;
+		list_add(&copy->node, &ref_ctr_pending_list);
+	}
+	mutex_unlock(&ref_ctr_lock);
+}
+
+/**
+ * uprobe_clear_state - an mm is being freed
+ * @mm: the mm
+ */
+void uprobe_clear_state(struct mm_struct *mm)
+{
+	struct ref_ctr_pending *p, *tmp;
+
+	mutex_lock(&ref_ctr_lock);
+	list_for_each_entry_safe(p, tmp, &ref_ctr_pending_list, node)
+		if (p->mm == mm)
+			drop_pending(p);
+	mutex_unlock(&ref_ctr_lock);
+	ubp_xol_free(mm);
+}
+
+/* ------------------------------------------------------------------------------- */
+/* The hit path: everything below runs in the probed task.                          */
+
+/**
+ * uprobe_get_swbp_addr - the address of the breakpoint that trapped
+ * @regs: the task's registers at the trap
+ *
+ * Return: the breakpoint's address; the arch may override where its trap reports
+ * another instruction pointer.
+ */
+unsigned long __weak uprobe_get_swbp_addr(struct pt_regs *regs)
+{
+	return instruction_pointer(regs) - UPROBE_SWBP_INSN_SIZE;
+}
+
+/**
+ * uprobe_get_trap_addr - the address to report for a trap in the current task
+ * @regs: the task's registers
+ *
+ * A fault in an instruction stepped out of line happened, as far as the program is
+ * concerned, at the probed address.
+ *
+ * Return: the address.
+ */
+unsigned long uprobe_get_trap_addr(struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+
+	if (unlikely(utask && utask->active_uprobe))
+		return utask->vaddr;
+	return instruction_pointer(regs);
+}
+
+/**
+ * uprobe_get_trampoline_vaddr - where return probes send returns in the current mm
+ *
+ * Return: the trampoline's address, or UPROBE_NO_TRAMPOLINE_VADDR if the mm has no
+ * XOL area (and so no pending return probe).
+ */
+unsigned long uprobe_get_trampoline_vaddr(void)
+{
+	unsigned long base = ubp_xol_base(current->mm);
+
+	return base ? base : UPROBE_NO_TRAMPOLINE_VADDR;
+}
+
+bool __weak is_swbp_insn(uprobe_opcode_t *insn)
+{
+	return *insn == UPROBE_SWBP_INSN;
+}
+
+bool __weak is_trap_insn(uprobe_opcode_t *insn)
+{
+	return is_swbp_insn(insn);
+}
+
+bool __weak arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	return false;
+}
+
+static struct uprobe_task *get_utask(void)
+{
+	if (!current->utask)
+		current->utask = kzalloc(sizeof(struct uprobe_task), GFP_KERNEL);
+	return current->utask;
+}
+
+static void free_return_instance(struct return_instance *ri)
+{
+	put_uprobe(ri->uprobe);
+	kfree(ri);
+}
+
+/* Forget the innermost pending return probe. */
+static void pop_return_instance(struct uprobe_task *utask)
+{
+	struct return_instance *ri = utask->return_instances;
+
+	utask->return_instances = ri->next;
+	utask->depth--;
+	free_return_instance(ri);
+}
+
+/**
+ * uprobe_free_utask - a task leaves (exits or execs)
+ * @t: the task; its mm is still there
+ */
+void uprobe_free_utask(struct task_struct *t)
+{
+	struct uprobe_task *utask = t->utask;
+
+	if (!utask)
+		return;
+	if (utask->active_uprobe) {
+		struct xol_area *area = t->mm ? t->mm->uprobes_state.xol_area : NULL;
+
+		if (area && utask->xol_vaddr)
+			ubp_xol_put_slot(area, utask->xol_vaddr);
+		put_uprobe(utask->active_uprobe);
+	}
+	while (utask->return_instances)
+		pop_return_instance(utask);
+	kfree(utask);
+	t->utask = NULL;
+}
+
+/* Task work in a forked child: map the XOL area where the parent's trampoline was. */
+static void dup_xol_work(struct callback_head *work)
+{
+	struct uprobe_task *utask = current->utask;
+
+	if (current->flags & PF_EXITING)
+		return;
+	if (!ubp_xol_area_at(current->mm, utask->dup_xol_addr))
+		pr_warn_ratelimited("uprobe: %s[%d] cannot map its return trampoline; pending returns will fault\n",
+				    current->comm, task_pid_nr(current));
+}
+
+/**
+ * uprobe_copy_process - a task was cloned
+ * @t: the new task
+ * @flags: clone flags
+ *
+ * A thread starts with no pending returns. A forked child's stack is a copy of its
+ * parent's, return addresses taken over by return probes included: it inherits the
+ * pending returns, and needs a trampoline at the same address.
+ */
+void uprobe_copy_process(struct task_struct *t, unsigned long flags)
+{
+	struct uprobe_task *utask = current->utask, *child;
+	struct return_instance *ri, **tail;
+
+	t->utask = NULL;
+	if (!utask || !utask->return_instances)
+		return;
+	if (t->mm == current->mm && !(flags & CLONE_VFORK))
+		return;
+
+	child = kzalloc(sizeof(*child), GFP_KERNEL);
+	if (!child)
+		return;
+	tail = &child->return_instances;
+	for (ri = utask->return_instances; ri; ri = ri->next) {
+		struct return_instance *copy = kmemdup(ri, sizeof(*ri), GFP_KERNEL);
+
+		if (!copy)
+			break;
+		get_uprobe(copy->uprobe);
+		copy->next = NULL;
+		*tail = copy;
+		tail = &copy->next;
+		child->depth++;
+	}
+	t->utask = child;
+	if (t->mm == current->mm)
+		return;
+	child->dup_xol_addr = ubp_xol_base(current->mm);
+	init_task_work(&child->dup_xol_work, dup_xol_work);
+	task_work_add(t, &child->dup_xol_work, TWA_RESUME);
+}
+
+/*
+ * Drop pending returns whose frames are gone (a longjmp() unwound past them): they
+ * would never return, and the stack below them is being reused.
+ */
+static void drop_dead_returns(struct uprobe_task *utask, enum rp_check ctx,
+			      struct pt_regs *regs)
+{
+	while (utask->return_instances &&
+	       !arch_uretprobe_is_alive(utask->return_instances, ctx, regs))
+		pop_return_instance(utask);
+}
+
+/* On a hit of a probe with return consumers: take over the function's return. */
+static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+	unsigned long tramp, orig_ret;
+	struct return_instance *ri;
+	bool chained;
+
+	tramp = ubp_xol_area(current->mm) ? ubp_xol_base(current->mm) : 0;
+	if (!tramp)
+		return;
+	if (utask->depth >= MAX_URETPROBE_DEPTH) {
+		pr_warn_ratelimited("uprobe: %s[%d] has %d pending return probes, dropping one\n",
+				    current->comm, task_pid_nr(current), utask->depth);
+		return;
+	}
+	ri = kmalloc(sizeof(*ri), GFP_KERNEL);
+	if (!ri)
+		return;
+
+	orig_ret = arch_uretprobe_hijack_return_addr(tramp, regs);
+	if (orig_ret == -1) {
+		kfree(ri);
+		return;
+	}
+	/*
+	 * The return address was already the trampoline: the probed function was entered
+	 * by a tail call from another probed one, and both return together.
+	 */
+	chained = orig_ret == tramp;
+	drop_dead_returns(utask, chained ? RP_CHECK_CHAIN_CALL : RP_CHECK_CALL, regs);
+	if (chained) {
+		if (WARN_ON_ONCE(!utask->return_instances)) {
+			kfree(ri);
+			return;
+		}
+		orig_ret = utask->return_instances->orig_ret_vaddr;
+	}
+	ri->uprobe = get_uprobe(uprobe);
+	ri->func = instruction_pointer(regs);
+	ri->stack = user_stack_pointer(regs);
+	ri->orig_ret_vaddr = orig_ret;
+	ri->chained = chained;
+	ri->next = utask->return_instances;
+	utask->return_instances = ri;
+	utask->depth++;
+}
+
+static void run_ret_handlers(struct return_instance *ri, struct pt_regs *regs)
+{
+	struct uprobe_consumer *uc;
+	int idx;
+
+	idx = srcu_read_lock(&uprobes_srcu);
+	list_for_each_entry_srcu(uc, &ri->uprobe->consumers, cons_node,
+				 srcu_read_lock_held(&uprobes_srcu)) {
+		if (uc->ret_handler)
+			uc->ret_handler(uc, ri->func, regs);
+	}
+	srcu_read_unlock(&uprobes_srcu, idx);
+}
+
+/**
+ * uprobe_handle_trampoline - a probed function returned through the trampoline
+ * @regs: the task's registers; the instruction pointer is set to the real return
+ *
+ * The innermost group of pending returns (an instance and those chained to it by tail
+ * calls) completes now, unless the frame beyond it is dead too: then this return is
+ * one from further out (longjmp() skipped the group), so the group is dropped
+ * without its handlers and the next one is tried.
+ */
+void uprobe_handle_trampoline(struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+	struct return_instance *ri, *last;
+	bool real;
+
+	if (!utask || !utask->return_instances)
+		goto sigill;
+	do {
+		ri = utask->return_instances;
+		if (!ri)
+			goto sigill;
+		for (last = ri; last->chained && last->next; last = last->next)
+			;
+		real = !last->next || arch_uretprobe_is_alive(last->next, RP_CHECK_RET, regs);
+		instruction_pointer_set(regs, last->orig_ret_vaddr);
+		for (;;) {
+			bool end = ri == last;
+
+			if (real)
+				run_ret_handlers(ri, regs);
+			pop_return_instance(utask);
+			if (end)
+				break;
+			ri = utask->return_instances;
+		}
+	} while (!real);
+	return;
+sigill:
+	pr_warn_ratelimited("uprobe: %s[%d] returned through the trampoline with no return pending\n",
+			    current->comm, task_pid_nr(current));
+	force_sig(SIGILL);
+}
+
+/* Take the breakpoint out of the current process for a handler that asked. */
+static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+
+	down_read(&uprobe->register_rwsem);
+	if (!uprobe_wants(uprobe, mm)) {
+		mmap_write_lock(mm);
+		vma = vma_lookup(mm, bp_vaddr);
+		if (vma && vma_can_carry_breakpoint(vma, false) &&
+		    file_inode(vma->vm_file) == uprobe->inode)
+			remove_breakpoint(uprobe, vma, bp_vaddr);
+		mmap_write_unlock(mm);
+	}
+	up_read(&uprobe->register_rwsem);
+}
+
+static void run_handlers(struct uprobe *uprobe, struct pt_regs *regs, unsigned long bp_vaddr)
+{
+	struct uprobe_task *utask = current->utask;
+	bool want_return = false, remove = true;
+	struct uprobe_consumer *uc;
+	int idx;
+
+	utask->auprobe = &uprobe->arch;
+	idx = srcu_read_lock(&uprobes_srcu);
+	list_for_each_entry_srcu(uc, &uprobe->consumers, cons_node,
+				 srcu_read_lock_held(&uprobes_srcu)) {
+		int rc = 0;
+
+		if (uc->handler) {
+			rc = uc->handler(uc, regs);
+			WARN(rc & ~UPROBE_HANDLER_MASK, "bad rc=0x%x from %ps()\n",
+			     rc, uc->handler);
+		}
+		want_return |= !!uc->ret_handler;
+		remove &= rc == UPROBE_HANDLER_REMOVE;
+	}
+	utask->auprobe = NULL;
+	if (want_return)
+		hijack_return(uprobe, regs);
+	srcu_read_unlock(&uprobes_srcu, idx);
+
+	if (remove && !list_empty(&uprobe->consumers))
+		remove_from_current(uprobe, bp_vaddr);
+}
+
+/* 1 if @vaddr holds a trap instruction in the current mm, 0 if not, -errno. */
+static int is_trap_at_addr(struct mm_struct *mm, unsigned long vaddr)
+{
+	uprobe_opcode_t opcode;
+	int err;
+
+	pagefault_disable();
+	err = copy_from_user(&opcode, (void __user *)vaddr, sizeof(opcode));
+	pagefault_enable();
+	if (err) {
+		err = ubp_read(mm, vaddr, &opcode, sizeof(opcode));
+		if (err)
+			return err;
+	}
+	return is_trap_insn(&opcode);
+}
+
+static struct uprobe *find_active_uprobe(unsigned long bp_vaddr, int *is_trap)
+{
+	struct mm_struct *mm = current->mm;
+	struct uprobe *uprobe = NULL;
+	struct vm_area_struct *vma;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, bp_vaddr);
+	if (vma && vma_can_carry_breakpoint(vma, false))
+		uprobe = find_uprobe(file_inode(vma->vm_file), vaddr_to_offset(vma, bp_vaddr));
+	if (!uprobe)
+		*is_trap = is_trap_at_addr(mm, bp_vaddr);
+	mmap_read_unlock(mm);
+	return uprobe;
+}
+
+/* Start stepping the copied instruction in an XOL slot. */
+static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+	struct xol_area *area;
+	unsigned long slot;
+	int err;
+
+	area = ubp_xol_area(current->mm);
+	if (!area)
+		return -ENOMEM;
+	slot = ubp_xol_get_slot(area, uprobe->arch.ixol, sizeof(uprobe->arch.ixol));
+	if (!slot)
+		return -EINTR;
+	utask->xol_vaddr = slot;
+	utask->vaddr = bp_vaddr;
+	err = arch_uprobe_pre_xol(&uprobe->arch, regs);
+	if (err) {
+		ubp_xol_put_slot(area, slot);
+		utask->xol_vaddr = 0;
+		return err;
+	}
+	utask->active_uprobe = uprobe;
+	utask->state = UTASK_SSTEP;
+	return 0;
+}
+
+static void handle_breakpoint(struct pt_regs *regs)
+{
+	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
+	struct uprobe_task *utask;
+	struct uprobe *uprobe;
+	int is_trap = 0;
+
+	if (bp_vaddr == uprobe_get_trampoline_vaddr()) {
+		uprobe_handle_trampoline(regs);
+		return;
+	}
+	uprobe = find_active_uprobe(bp_vaddr, &is_trap);
+	if (!uprobe) {
+		if (is_trap > 0)
+			force_sig(SIGTRAP);	/* the program's own breakpoint */
+		else
+			instruction_pointer_set(regs, bp_vaddr); /* we raced with removal */
+		return;
+	}
+	/* Handlers see, and a restart runs, the probed instruction itself. */
+	instruction_pointer_set(regs, bp_vaddr);
+	utask = get_utask();
+	if (!utask)
+		goto out;
+	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
+		goto out;
+	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
+	if (uprobe->analyze_err || arch_uprobe_ignore(&uprobe->arch, regs))
+		goto out;
+
+	run_handlers(uprobe, regs, bp_vaddr);
+	if (arch_uprobe_skip_sstep(&uprobe->arch, regs))
+		goto out;
+	if (!start_step(uprobe, bp_vaddr, regs))
+		return;	/* the reference goes with utask->active_uprobe */
+out:
+	put_uprobe(uprobe);
+}
+
+/* The step ended, or was cut short: put the task back on its own path. */
+static void finish_step(struct uprobe_task *utask, struct pt_regs *regs)
+{
+	struct uprobe *uprobe = utask->active_uprobe;
+	struct xol_area *area = current->mm->uprobes_state.xol_area;
+	int err = 0;
+
+	if (utask->state == UTASK_SSTEP_ACK)
+		err = arch_uprobe_post_xol(&uprobe->arch, regs);
+	else if (utask->state == UTASK_SSTEP_TRAPPED)
+		arch_uprobe_abort_xol(&uprobe->arch, regs);
+	else
+		WARN_ON_ONCE(1);
+
+	put_uprobe(uprobe);
+	utask->active_uprobe = NULL;
+	utask->state = UTASK_RUNNING;
+	ubp_xol_put_slot(area, utask->xol_vaddr);
+	utask->xol_vaddr = 0;
+
+	/* Let in the signals uprobe_deny_signal() held back during the step. */
+	spin_lock_irq(&current->sighand->siglock);
+	recalc_sigpending();
+	spin_unlock_irq(&current->sighand->siglock);
+
+	if (unlikely(err)) {
+		pr_warn_ratelimited("uprobe: %s[%d] cannot complete the probed instruction, sending SIGILL\n",
+				    current->comm, task_pid_nr(current));
+		force_sig(SIGILL);
+	}
+}
+
+/**
+ * uprobe_notify_resume - TIF_UPROBE work on the way back to user mode
+ * @regs: the task's registers
+ *
+ * Either a breakpoint was hit, or the out-of-line step finished.
+ */
+void uprobe_notify_resume(struct pt_regs *regs)
+{
+	struct uprobe_task *utask;
+
+	clear_thread_flag(TIF_UPROBE);
+	utask = current->utask;
+	if (utask && utask->active_uprobe)
+		finish_step(utask, regs);
+	else
+		handle_breakpoint(regs);
+}
+
+/**
+ * uprobe_deny_signal - hold signals off while a task steps out of line
+ *
+ * A signal handler must not start with the instruction pointer in an XOL slot. Signals
+ * wait until the step is done (finish_step() lets them in), except a fatal one, or a
+ * fault in the stepped instruction itself: those cut the step short.
+ *
+ * Return: true when the task is stepping, and signal delivery must wait.
+ */
+bool uprobe_deny_signal(void)
+{
+	struct task_struct *t = current;
+	struct uprobe_task *utask = t->utask;
+
+	if (likely(!utask || !utask->active_uprobe))
+		return false;
+	WARN_ON_ONCE(utask->state != UTASK_SSTEP);
+
+	if (task_sigpending(t)) {
+		spin_lock_irq(&t->sighand->siglock);
+		clear_tsk_thread_flag(t, TIF_SIGPENDING);
+		spin_unlock_irq(&t->sighand->siglock);
+		if (__fatal_signal_pending(t) || arch_uprobe_xol_was_trapped(t)) {
+			utask->state = UTASK_SSTEP_TRAPPED;
+			set_tsk_thread_flag(t, TIF_UPROBE);
+		}
+	}
+	return true;
+}
+
+/**
+ * uprobe_pre_sstep_notifier - a breakpoint trap in user mode: is it ours?
+ * @regs: the task's registers
+ *
+ * Return: 1 when uprobes takes the trap (handled on the way out to user mode), 0 to
+ * leave it to the usual SIGTRAP.
+ */
+int uprobe_pre_sstep_notifier(struct pt_regs *regs)
+{
+	struct mm_struct *mm = current->mm;
+
+	if (!mm)
+		return 0;
+	if (!test_bit(MMF_HAS_UPROBES, &mm->flags) &&
+	    (!current->utask || !current->utask->return_instances))
+		return 0;
+	set_thread_flag(TIF_UPROBE);
+	return 1;
+}
+
+/**
+ * uprobe_post_sstep_notifier - a single-step trap in user mode: did our step end?
+ * @regs: the task's registers
+ *
+ * Return: 1 when the trap ends an out-of-line step, 0 otherwise.
+ */
+int uprobe_post_sstep_notifier(struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+
+	if (!current->mm || !utask || !utask->active_uprobe)
+		return 0;
+	utask->state = UTASK_SSTEP_ACK;
+	set_thread_flag(TIF_UPROBE);
+	return 1;
+}
+
+static struct notifier_block uprobe_exception_nb = {
+	.notifier_call		= arch_uprobe_exception_notify,
+	.priority		= INT_MAX - 1,	/* before kprobes and debuggers */
+};
+
+/**
+ * uprobes_init - boot-time setup: hook the breakpoint and single-step traps
+ */
+void __init uprobes_init(void)
+{
+	if (register_die_notifier(&uprobe_exception_nb))
+		panic("uprobes: cannot register the die notifier\n");
+}
