@@ -19,14 +19,14 @@
 #include <linux/types.h>
 #include <linux/list.h>
 
-struct uprobe;
-struct vm_area_struct;
-struct mm_struct;
 struct inode;
+struct mm_struct;
 struct notifier_block;
 struct page;
 struct pt_regs;
 struct task_struct;
+struct uprobe;
+struct vm_area_struct;
 
 /* A handler returns this to ask that the probe be removed from the current process. */
 #define UPROBE_HANDLER_REMOVE		1
@@ -83,25 +83,23 @@ enum uprobe_task_state {
  * @depth: number of @return_instances.
  */
 struct uprobe_task {
+	struct return_instance		*return_instances;
+	unsigned int			depth;
 	enum uprobe_task_state		state;
-
-	union {
-		struct {
-			struct arch_uprobe_task	autask;
-			unsigned long		vaddr;
-		};
-		struct {
-			struct callback_head	dup_xol_work;
-			unsigned long		dup_xol_addr;
-		};
-	};
-
 	struct uprobe			*active_uprobe;
 	unsigned long			xol_vaddr;
 	struct arch_uprobe		*auprobe;
-
-	struct return_instance		*return_instances;
-	unsigned int			depth;
+	/* A stepping task is never a child waiting for its XOL area: share the room. */
+	union {
+		struct {
+			unsigned long		vaddr;
+			struct arch_uprobe_task	autask;
+		};
+		struct {
+			unsigned long		dup_xol_addr;
+			struct callback_head	dup_xol_work;
+		};
+	};
 };
 
 /**
@@ -116,13 +114,12 @@ struct uprobe_task {
  * @next: the next outer instance.
  */
 struct return_instance {
+	struct return_instance	*next;
 	struct uprobe		*uprobe;
+	unsigned long		orig_ret_vaddr;
 	unsigned long		func;
 	unsigned long		stack;
-	unsigned long		orig_ret_vaddr;
 	bool			chained;
-
-	struct return_instance	*next;
 };
 
 /* Where arch_uretprobe_is_alive() is asked: at a new call, a nested one, or a return. */
@@ -192,76 +189,32 @@ unsigned long arch_uprobe_get_xol_area(void);
 
 #else /* !CONFIG_UPROBES */
 
+/* Without uprobes: nothing to keep per mm, nothing to do, registration refused. */
 struct uprobes_state {
 };
 
-static inline void uprobes_init(void)
-{
-}
-
 #define uprobe_get_trap_addr(regs)	instruction_pointer(regs)
 
-static inline struct uprobe *
-uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ctr_offset,
-		struct uprobe_consumer *uc)
-{
-	return ERR_PTR(-ENOSYS);
-}
-
 static inline int uprobe_apply(struct uprobe *uprobe, struct uprobe_consumer *uc, bool add)
-{
-	return -ENOSYS;
-}
-
-static inline void uprobe_unregister_nosync(struct uprobe *uprobe, struct uprobe_consumer *uc)
-{
-}
-
-static inline void uprobe_unregister_sync(void)
-{
-}
-
-static inline int uprobe_mmap(struct vm_area_struct *vma)
-{
-	return 0;
-}
-
+{ return -EOPNOTSUPP; }
+static inline void uprobe_clear_state(struct mm_struct *mm) { }
+static inline void uprobe_copy_process(struct task_struct *t, unsigned long flags) { }
+static inline bool uprobe_deny_signal(void) { return false; }
+static inline void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm) { }
+static inline void uprobe_end_dup_mmap(void) { }
+static inline void uprobe_free_utask(struct task_struct *t) { }
+static inline int uprobe_mmap(struct vm_area_struct *vma) { return 0; }
 static inline void uprobe_munmap(struct vm_area_struct *vma, unsigned long start,
-				 unsigned long end)
-{
-}
-
-static inline void uprobe_start_dup_mmap(void)
-{
-}
-
-static inline void uprobe_end_dup_mmap(void)
-{
-}
-
-static inline void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm)
-{
-}
-
-static inline void uprobe_notify_resume(struct pt_regs *regs)
-{
-}
-
-static inline bool uprobe_deny_signal(void)
-{
-	return false;
-}
-
-static inline void uprobe_free_utask(struct task_struct *t)
-{
-}
-
-static inline void uprobe_copy_process(struct task_struct *t, unsigned long flags)
-{
-}
-
-static inline void uprobe_clear_state(struct mm_struct *mm)
-{
-}
+				 unsigned long end) { }
+static inline void uprobe_notify_resume(struct pt_regs *regs) { }
+static inline struct uprobe *uprobe_register(struct inode *inode, loff_t offset,
+					     loff_t ref_ctr_offset,
+					     struct uprobe_consumer *uc)
+{ return ERR_PTR(-EOPNOTSUPP); }
+static inline void uprobe_start_dup_mmap(void) { }
+static inline void uprobe_unregister_nosync(struct uprobe *uprobe,
+					    struct uprobe_consumer *uc) { }
+static inline void uprobe_unregister_sync(void) { }
+static inline void uprobes_init(void) { }
 #endif /* !CONFIG_UPROBES */
 #endif /* _LINUX_UPROBES_H */

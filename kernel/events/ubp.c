@@ -348,16 +348,15 @@ unsigned long ubp_xol_base(struct mm_struct *mm)
 	return area ? area->vaddr : 0;
 }
 
-static int xol_try_take(struct xol_area *area)
+/* Claim a free slot into @slot; false if every slot is busy. */
+static bool xol_try_take(struct xol_area *area, unsigned int *slot)
 {
-	unsigned int slot;
-
 	for (;;) {
-		slot = find_first_zero_bit(area->busy, XOL_SLOTS);
-		if (slot >= XOL_SLOTS)
-			return -1;
-		if (!test_and_set_bit(slot, area->busy))
-			return slot;
+		*slot = find_first_zero_bit(area->busy, XOL_SLOTS);
+		if (*slot >= XOL_SLOTS)
+			return false;
+		if (!test_and_set_bit(*slot, area->busy))
+			return true;
 	}
 }
 
@@ -374,9 +373,9 @@ static int xol_try_take(struct xol_area *area)
 unsigned long ubp_xol_get_slot(struct xol_area *area, const void *insn, unsigned int len)
 {
 	unsigned long vaddr;
-	int slot;
+	unsigned int slot;
 
-	if (wait_event_killable(area->waiters, (slot = xol_try_take(area)) >= 0))
+	if (wait_event_killable(area->waiters, xol_try_take(area, &slot)))
 		return 0;
 	vaddr = area->vaddr + slot * UPROBE_XOL_SLOT_BYTES;
 	arch_uprobe_copy_ixol(area->pages[0], vaddr, (void *)insn, len);
@@ -396,11 +395,12 @@ void ubp_xol_put_slot(struct xol_area *area, unsigned long vaddr)
 		return;
 	clear_bit(slot, area->busy);
 	/*
-	 * Order the cleared bit before looking for waiters; pairs with the barrier in
-	 * set_current_state() inside wait_event_killable(), so a waiter either sees the
-	 * free slot or is on the queue when we look.
+	 * Order the cleared bit before the look at the queue; pairs with the barrier in
+	 * set_current_state() in wait_event_killable(): a waiter either sees the free
+	 * slot or is on the queue by the time we look.
 	 */
 	smp_mb__after_atomic();
+	/* waitqueue_active() is safe here: the barrier above is the one it needs. */
 	if (waitqueue_active(&area->waiters))
 		wake_up(&area->waiters);
 }

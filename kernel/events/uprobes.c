@@ -33,7 +33,7 @@
 /*
  * Lock order, outermost first:
  *   uprobe->register_rwsem
- *     dup_mmap_sem (write)
+ *     fork_sweep_sem (write)
  *       mm->mmap_lock
  *         uprobe->analyze_lock
  *         ref_ctr_lock
@@ -58,7 +58,7 @@ DEFINE_STATIC_SRCU(uprobes_srcu);
  * mappings (and is swept like any other mm) or after the sweep (and copies the
  * parent's final state). Without it a sweep could miss a half-made child.
  */
-DEFINE_STATIC_PERCPU_RWSEM(dup_mmap_sem);
+DEFINE_STATIC_PERCPU_RWSEM(fork_sweep_sem);
 
 /* Bits in uprobe->flags. */
 enum {
@@ -83,16 +83,16 @@ enum {
  * @arch: the original instruction and what the arch decided to do with it.
  */
 struct uprobe {
-	struct rb_node		rb_node;
-	refcount_t		ref;
-	struct rw_semaphore	register_rwsem;
-	struct mutex		analyze_lock;
-	struct list_head	consumers;
 	struct inode		*inode;
 	loff_t			offset;
+	struct rb_node		rb_node;
+	refcount_t		ref;
+	struct list_head	consumers;
+	struct rw_semaphore	register_rwsem;
+	struct mutex		analyze_lock;
 	loff_t			ref_ctr_offset;
-	unsigned long		flags;
 	int			analyze_err;
+	unsigned long		flags;
 	struct arch_uprobe	arch;
 };
 
@@ -111,18 +111,20 @@ struct ref_ctr_pending {
 static DEFINE_MUTEX(ref_ctr_lock);
 static LIST_HEAD(ref_ctr_pending_list);
 
-static struct uprobe *get_uprobe(struct uprobe *uprobe)
+/* Take a reference; the caller already has one, or holds uprobes_treelock. */
+static struct uprobe *uprobe_hold(struct uprobe *u)
 {
-	refcount_inc(&uprobe->ref);
-	return uprobe;
+	refcount_inc(&u->ref);
+	return u;
 }
 
-static void put_uprobe(struct uprobe *uprobe)
+/* Drop a reference; the last one frees. May sleep (iput). */
+static void uprobe_release(struct uprobe *u)
 {
-	if (!refcount_dec_and_test(&uprobe->ref))
-		return;
-	iput(uprobe->inode);
-	kfree(uprobe);
+	if (refcount_dec_and_test(&u->ref)) {
+		iput(u->inode);
+		kfree(u);
+	}
 }
 
 static int uprobe_cmp(const struct inode *inode, loff_t offset, const struct uprobe *u)
@@ -164,7 +166,7 @@ static struct uprobe *find_uprobe(struct inode *inode, loff_t offset)
 	spin_lock(&uprobes_treelock);
 	u = tree_first_in(inode, offset, offset + 1);
 	if (u)
-		get_uprobe(u);
+		uprobe_hold(u);
 	spin_unlock(&uprobes_treelock);
 	return u;
 }
@@ -196,14 +198,14 @@ static struct uprobe *get_or_make_uprobe(struct inode *inode, loff_t offset,
 		u = rb_entry(parent, struct uprobe, rb_node);
 		c = uprobe_cmp(inode, offset, u);
 		if (!c) {
-			get_uprobe(u);
+			uprobe_hold(u);
 			spin_unlock(&uprobes_treelock);
 			kfree(fresh);
 			if (u->ref_ctr_offset != ref_ctr_offset) {
 				pr_warn("uprobe at %lu:%#llx already has semaphore offset %#llx, not %#llx\n",
 					inode->i_ino, (u64)offset, (u64)u->ref_ctr_offset,
 					(u64)ref_ctr_offset);
-				put_uprobe(u);
+				uprobe_release(u);
 				return ERR_PTR(-EINVAL);
 			}
 			return u;
@@ -233,17 +235,25 @@ static void retire_uprobe(struct uprobe *uprobe)
 	rb_erase(&uprobe->rb_node, &uprobes_tree);
 	RB_CLEAR_NODE(&uprobe->rb_node);
 	spin_unlock(&uprobes_treelock);
-	put_uprobe(uprobe);
+	uprobe_release(uprobe);
 }
 
-static loff_t vaddr_to_offset(struct vm_area_struct *vma, unsigned long vaddr)
+/* The file offset that vma->vm_start maps. */
+static loff_t vma_file_start(struct vm_area_struct *vma)
 {
-	return ((loff_t)vma->vm_pgoff << PAGE_SHIFT) + (vaddr - vma->vm_start);
+	return (loff_t)vma->vm_pgoff * PAGE_SIZE;
 }
 
-static unsigned long offset_to_vaddr(struct vm_area_struct *vma, loff_t offset)
+/* Where in the file @vaddr of @vma is... */
+static loff_t file_offset_of(struct vm_area_struct *vma, unsigned long vaddr)
 {
-	return vma->vm_start + offset - ((loff_t)vma->vm_pgoff << PAGE_SHIFT);
+	return vma_file_start(vma) + (loff_t)(vaddr - vma->vm_start);
+}
+
+/* ...and where file offset @offset appears in @vma. */
+static unsigned long user_addr_of(struct vm_area_struct *vma, loff_t offset)
+{
+	return (unsigned long)(offset - vma_file_start(vma)) + vma->vm_start;
 }
 
 /*
@@ -360,15 +370,15 @@ out_unlock:
 static struct vm_area_struct *find_file_vma(struct mm_struct *mm, struct inode *inode,
 					    loff_t offset)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
 
 	for_each_vma(vmi, vma) {
 		loff_t start;
 
 		if (!vma->vm_file || file_inode(vma->vm_file) != inode)
 			continue;
-		start = vaddr_to_offset(vma, vma->vm_start);
+		start = file_offset_of(vma, vma->vm_start);
 		if (offset >= start && offset < start + (vma->vm_end - vma->vm_start))
 			return vma;
 	}
@@ -389,7 +399,7 @@ static struct ref_ctr_pending *find_pending(struct uprobe *uprobe, struct mm_str
 static void drop_pending(struct ref_ctr_pending *p)
 {
 	list_del(&p->node);
-	put_uprobe(p->uprobe);
+	uprobe_release(p->uprobe);
 	kfree(p);
 }
 
@@ -414,12 +424,12 @@ static void update_ref_ctr(struct uprobe *uprobe, struct mm_struct *mm, short de
 	}
 	vma = find_file_vma(mm, uprobe->inode, uprobe->ref_ctr_offset);
 	if (vma) {
-		err = ubp_add_to_user_short(mm, offset_to_vaddr(vma, uprobe->ref_ctr_offset),
+		err = ubp_add_to_user_short(mm, user_addr_of(vma, uprobe->ref_ctr_offset),
 					    delta);
 	} else if (delta > 0) {
 		p = kmalloc(sizeof(*p), GFP_KERNEL);
 		if (p) {
-			p->uprobe = get_uprobe(uprobe);
+			p->uprobe = uprobe_hold(uprobe);
 			p->mm = mm;
 			list_add(&p->node, &ref_ctr_pending_list);
 		} else {
@@ -439,7 +449,7 @@ static void apply_pending_ref_ctrs(struct vm_area_struct *vma)
 {
 	struct inode *inode = file_inode(vma->vm_file);
 	struct ref_ctr_pending *p, *tmp;
-	loff_t start = vaddr_to_offset(vma, vma->vm_start);
+	loff_t start = file_offset_of(vma, vma->vm_start);
 	loff_t end = start + (vma->vm_end - vma->vm_start);
 
 	mutex_lock(&ref_ctr_lock);
@@ -448,7 +458,7 @@ static void apply_pending_ref_ctrs(struct vm_area_struct *vma)
 
 		if (p->mm != vma->vm_mm || p->uprobe->inode != inode || off < start || off >= end)
 			continue;
-		ubp_add_to_user_short(vma->vm_mm, offset_to_vaddr(vma, off), 1);
+		ubp_add_to_user_short(vma->vm_mm, user_addr_of(vma, off), 1);
 		drop_pending(p);
 	}
 	mutex_unlock(&ref_ctr_lock);
@@ -519,7 +529,7 @@ static struct probe_site *collect_sites(struct uprobe *uprobe, bool adding, int 
 				continue;
 			if (n < room && mmget_not_zero(vma->vm_mm)) {
 				sites[n].mm = vma->vm_mm;
-				sites[n].vaddr = offset_to_vaddr(vma, uprobe->offset);
+				sites[n].vaddr = user_addr_of(vma, uprobe->offset);
 			} else if (n < room) {
 				continue;	/* an mm on its way out */
 			}
@@ -551,10 +561,10 @@ static int sweep_breakpoints(struct uprobe *uprobe, struct uprobe_consumer *uc, 
 	int i, nr = 0, err = 0;
 
 	lockdep_assert_held_write(&uprobe->register_rwsem);
-	percpu_down_write(&dup_mmap_sem);
+	percpu_down_write(&fork_sweep_sem);
 	sites = collect_sites(uprobe, adding, &nr);
 	if (IS_ERR(sites)) {
-		percpu_up_write(&dup_mmap_sem);
+		percpu_up_write(&fork_sweep_sem);
 		return PTR_ERR(sites);
 	}
 	for (i = 0; i < nr; i++) {
@@ -563,13 +573,14 @@ static int sweep_breakpoints(struct uprobe *uprobe, struct uprobe_consumer *uc, 
 		struct vm_area_struct *vma;
 
 		mmap_write_lock(mm);
+		/* An mm the OOM reaper is tearing down is left alone. */
 		if (check_stable_address_space(mm))
 			goto next;
 		/* The mapping may have changed since the i_mmap walk. */
 		vma = vma_lookup(mm, vaddr);
 		if (!vma || !vma_can_carry_breakpoint(vma, adding) ||
 		    file_inode(vma->vm_file) != uprobe->inode ||
-		    vaddr_to_offset(vma, vaddr) != uprobe->offset)
+		    file_offset_of(vma, vaddr) != uprobe->offset)
 			goto next;
 		if (adding) {
 			if (!err && consumer_wants(uc, mm))
@@ -582,7 +593,7 @@ next:
 		mmput(mm);
 	}
 	kfree(sites);
-	percpu_up_write(&dup_mmap_sem);
+	percpu_up_write(&fork_sweep_sem);
 	return err;
 }
 
@@ -603,30 +614,33 @@ next:
 struct uprobe *uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ctr_offset,
 			       struct uprobe_consumer *uc)
 {
+	struct address_space *mapping = inode->i_mapping;
+	bool bad_offset, bad_ref_ctr;
 	struct uprobe *uprobe;
 	int err;
 
-	if (!uc->handler && !uc->ret_handler)
+	bad_offset = offset < 0 || offset > i_size_read(inode) ||
+		     !IS_ALIGNED(offset, UPROBE_SWBP_INSN_SIZE);
+	bad_ref_ctr = ref_ctr_offset < 0 || !IS_ALIGNED(ref_ctr_offset, sizeof(short));
+	if (bad_offset || bad_ref_ctr || !(uc->handler || uc->ret_handler))
 		return ERR_PTR(-EINVAL);
-	if (!inode->i_mapping->a_ops->read_folio && !shmem_mapping(inode->i_mapping))
+	/* The instruction is read through the page cache. */
+	if (!shmem_mapping(mapping) && !mapping->a_ops->read_folio)
 		return ERR_PTR(-EIO);
-	if (offset < 0 || offset > i_size_read(inode) ||
-	    !IS_ALIGNED(offset, UPROBE_SWBP_INSN_SIZE))
-		return ERR_PTR(-EINVAL);
-	if (ref_ctr_offset < 0 || !IS_ALIGNED(ref_ctr_offset, sizeof(short)))
-		return ERR_PTR(-EINVAL);
 
 	for (;;) {
 		uprobe = get_or_make_uprobe(inode, offset, ref_ctr_offset);
 		if (IS_ERR(uprobe))
-			return uprobe;
+			break;
 		down_write(&uprobe->register_rwsem);
 		if (uprobe_in_tree(uprobe))
 			break;
 		/* Lost a race with the last unregister: make a fresh one. */
 		up_write(&uprobe->register_rwsem);
-		put_uprobe(uprobe);
+		uprobe_release(uprobe);
 	}
+	if (IS_ERR(uprobe))
+		return uprobe;
 
 	/* Visible to uprobe_mmap() before the sweep looks at existing mappings. */
 	list_add_rcu(&uc->cons_node, &uprobe->consumers);
@@ -639,7 +653,7 @@ struct uprobe *uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ct
 	up_write(&uprobe->register_rwsem);
 	if (err) {
 		synchronize_srcu(&uprobes_srcu);	/* @uc's handlers may have run */
-		put_uprobe(uprobe);
+		uprobe_release(uprobe);
 		return ERR_PTR(err);
 	}
 	return uprobe;
@@ -683,12 +697,14 @@ EXPORT_SYMBOL_GPL(uprobe_apply);
  */
 void uprobe_unregister_nosync(struct uprobe *uprobe, struct uprobe_consumer *uc)
 {
-	down_write(&uprobe->register_rwsem);
+	struct rw_semaphore *sem = &uprobe->register_rwsem;
+
+	down_write(sem);
 	list_del_rcu(&uc->cons_node);
 	sweep_breakpoints(uprobe, uc, false);
 	retire_uprobe(uprobe);
-	up_write(&uprobe->register_rwsem);
-	put_uprobe(uprobe);	/* the registration's reference */
+	up_write(sem);
+	uprobe_release(uprobe);	/* the registration's reference */
 }
 EXPORT_SYMBOL_GPL(uprobe_unregister_nosync);
 
@@ -712,9 +728,9 @@ EXPORT_SYMBOL_GPL(uprobe_unregister_sync);
  */
 int uprobe_mmap(struct vm_area_struct *vma)
 {
+	loff_t pos, end;
 	struct inode *inode;
 	struct uprobe *u;
-	loff_t pos, end;
 
 	if (RB_EMPTY_ROOT(&uprobes_tree) || !vma->vm_file)
 		return 0;
@@ -723,20 +739,20 @@ int uprobe_mmap(struct vm_area_struct *vma)
 	if (!vma_can_carry_breakpoint(vma, true))
 		return 0;
 
-	pos = vaddr_to_offset(vma, vma->vm_start);
+	pos = file_offset_of(vma, vma->vm_start);
 	end = pos + (vma->vm_end - vma->vm_start);
 	for (;;) {
 		spin_lock(&uprobes_treelock);
 		u = tree_first_in(inode, pos, end);
 		if (u)
-			get_uprobe(u);
+			uprobe_hold(u);
 		spin_unlock(&uprobes_treelock);
 		if (!u)
 			break;
 		if (uprobe_wants(u, vma->vm_mm))
-			install_breakpoint(u, vma, offset_to_vaddr(vma, u->offset));
+			install_breakpoint(u, vma, user_addr_of(vma, u->offset));
 		pos = u->offset + 1;
-		put_uprobe(u);
+		uprobe_release(u);
 	}
 	return 0;
 }
@@ -759,7 +775,8 @@ void uprobe_munmap(struct vm_area_struct *vma, unsigned long start, unsigned lon
  */
 void uprobe_start_dup_mmap(void)
 {
-	percpu_down_read(&dup_mmap_sem);
+	/* Released in uprobe_end_dup_mmap(), once the child's mm is complete. */
+	percpu_down_read(&fork_sweep_sem);
 }
 
 /**
@@ -767,7 +784,8 @@ void uprobe_start_dup_mmap(void)
  */
 void uprobe_end_dup_mmap(void)
 {
-	percpu_up_read(&dup_mmap_sem);
+	/* Taken in uprobe_start_dup_mmap(). */
+	percpu_up_read(&fork_sweep_sem);
 }
 
 /**
@@ -793,7 +811,7 @@ void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm)
 		copy = kmalloc(sizeof(*copy), GFP_KERNEL);
 		if (!copy)
 			break;
-		copy->uprobe = get_uprobe(p->uprobe);
+		copy->uprobe = uprobe_hold(p->uprobe);
 		copy->mm = newmm;
 		list_add(&copy->node, &ref_ctr_pending_list);
 	}
@@ -828,7 +846,10 @@ void uprobe_clear_state(struct mm_struct *mm)
  */
 unsigned long __weak uprobe_get_swbp_addr(struct pt_regs *regs)
 {
-	return instruction_pointer(regs) - UPROBE_SWBP_INSN_SIZE;
+	/* Most breakpoint traps report the address after the breakpoint. */
+	unsigned long after = instruction_pointer(regs);
+
+	return after - UPROBE_SWBP_INSN_SIZE;
 }
 
 /**
@@ -843,10 +864,9 @@ unsigned long __weak uprobe_get_swbp_addr(struct pt_regs *regs)
 unsigned long uprobe_get_trap_addr(struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
+	bool stepping = utask && utask->active_uprobe;
 
-	if (unlikely(utask && utask->active_uprobe))
-		return utask->vaddr;
-	return instruction_pointer(regs);
+	return unlikely(stepping) ? utask->vaddr : instruction_pointer(regs);
 }
 
 /**
@@ -862,9 +882,12 @@ unsigned long uprobe_get_trampoline_vaddr(void)
 	return base ? base : UPROBE_NO_TRAMPOLINE_VADDR;
 }
 
+/* The arch contract's defaults: one breakpoint opcode, and it is the only trap. */
 bool __weak is_swbp_insn(uprobe_opcode_t *insn)
 {
-	return *insn == UPROBE_SWBP_INSN;
+	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
+
+	return !memcmp(insn, &swbp, sizeof(swbp));
 }
 
 bool __weak is_trap_insn(uprobe_opcode_t *insn)
@@ -872,32 +895,36 @@ bool __weak is_trap_insn(uprobe_opcode_t *insn)
 	return is_swbp_insn(insn);
 }
 
+/* By default every hit runs the handlers. */
 bool __weak arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	return false;
 }
 
-static struct uprobe_task *get_utask(void)
+/* The current task's uprobes state, made at its first hit; NULL if out of memory. */
+static struct uprobe_task *current_utask(void)
 {
-	if (!current->utask)
-		current->utask = kzalloc(sizeof(struct uprobe_task), GFP_KERNEL);
-	return current->utask;
+	struct task_struct *t = current;
+
+	if (unlikely(!t->utask))
+		t->utask = kzalloc(sizeof(*t->utask), GFP_KERNEL);
+	return t->utask;
 }
 
 static void free_return_instance(struct return_instance *ri)
 {
-	put_uprobe(ri->uprobe);
+	uprobe_release(ri->uprobe);
 	kfree(ri);
 }
 
 /* Forget the innermost pending return probe. */
 static void pop_return_instance(struct uprobe_task *utask)
 {
-	struct return_instance *ri = utask->return_instances;
+	struct return_instance *top = utask->return_instances;
 
-	utask->return_instances = ri->next;
 	utask->depth--;
-	free_return_instance(ri);
+	utask->return_instances = top->next;
+	free_return_instance(top);
 }
 
 /**
@@ -907,30 +934,30 @@ static void pop_return_instance(struct uprobe_task *utask)
 void uprobe_free_utask(struct task_struct *t)
 {
 	struct uprobe_task *utask = t->utask;
+	struct xol_area *area;
 
-	if (!utask)
+	if (likely(!utask))
 		return;
-	if (utask->active_uprobe) {
-		struct xol_area *area = t->mm ? t->mm->uprobes_state.xol_area : NULL;
-
-		if (area && utask->xol_vaddr)
-			ubp_xol_put_slot(area, utask->xol_vaddr);
-		put_uprobe(utask->active_uprobe);
-	}
+	t->utask = NULL;
+	/* Killed mid-step: the slot and the probe go back. */
+	area = t->mm ? t->mm->uprobes_state.xol_area : NULL;
+	if (area && utask->xol_vaddr)
+		ubp_xol_put_slot(area, utask->xol_vaddr);
+	if (utask->active_uprobe)
+		uprobe_release(utask->active_uprobe);
 	while (utask->return_instances)
 		pop_return_instance(utask);
 	kfree(utask);
-	t->utask = NULL;
 }
 
 /* Task work in a forked child: map the XOL area where the parent's trampoline was. */
 static void dup_xol_work(struct callback_head *work)
 {
-	struct uprobe_task *utask = current->utask;
+	struct uprobe_task *utask = container_of(work, struct uprobe_task, dup_xol_work);
 
-	if (current->flags & PF_EXITING)
-		return;
-	if (!ubp_xol_area_at(current->mm, utask->dup_xol_addr))
+	/* A child dying before it ran needs no trampoline. */
+	if (!(current->flags & PF_EXITING) &&
+	    !ubp_xol_area_at(current->mm, utask->dup_xol_addr))
 		pr_warn_ratelimited("uprobe: %s[%d] cannot map its return trampoline; pending returns will fault\n",
 				    current->comm, task_pid_nr(current));
 }
@@ -964,7 +991,7 @@ void uprobe_copy_process(struct task_struct *t, unsigned long flags)
 
 		if (!copy)
 			break;
-		get_uprobe(copy->uprobe);
+		uprobe_hold(copy->uprobe);
 		copy->next = NULL;
 		*tail = copy;
 		tail = &copy->next;
@@ -1028,14 +1055,16 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 		}
 		orig_ret = utask->return_instances->orig_ret_vaddr;
 	}
-	ri->uprobe = get_uprobe(uprobe);
-	ri->func = instruction_pointer(regs);
-	ri->stack = user_stack_pointer(regs);
-	ri->orig_ret_vaddr = orig_ret;
-	ri->chained = chained;
-	ri->next = utask->return_instances;
-	utask->return_instances = ri;
+	*ri = (struct return_instance) {
+		.uprobe		= uprobe_hold(uprobe),
+		.func		= instruction_pointer(regs),
+		.stack		= user_stack_pointer(regs),
+		.orig_ret_vaddr	= orig_ret,
+		.chained	= chained,
+		.next		= utask->return_instances,
+	};
 	utask->depth++;
+	utask->return_instances = ri;
 }
 
 static void run_ret_handlers(struct return_instance *ri, struct pt_regs *regs)
@@ -1067,11 +1096,9 @@ void uprobe_handle_trampoline(struct pt_regs *regs)
 	struct return_instance *ri, *last;
 	bool real;
 
-	if (!utask || !utask->return_instances)
-		goto sigill;
 	do {
-		ri = utask->return_instances;
-		if (!ri)
+		ri = utask ? utask->return_instances : NULL;
+		if (unlikely(!ri))
 			goto sigill;
 		for (last = ri; last->chained && last->next; last = last->next)
 			;
@@ -1098,9 +1125,10 @@ sigill:
 /* Take the breakpoint out of the current process for a handler that asked. */
 static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
 {
-	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
+	struct mm_struct *mm = current->mm;
 
+	/* The consumer set must not change while we decide (lock order: above mmap_lock). */
 	down_read(&uprobe->register_rwsem);
 	if (!uprobe_wants(uprobe, mm)) {
 		mmap_write_lock(mm);
@@ -1124,15 +1152,13 @@ static void run_handlers(struct uprobe *uprobe, struct pt_regs *regs, unsigned l
 	idx = srcu_read_lock(&uprobes_srcu);
 	list_for_each_entry_srcu(uc, &uprobe->consumers, cons_node,
 				 srcu_read_lock_held(&uprobes_srcu)) {
-		int rc = 0;
+		int verdict = uc->handler ? uc->handler(uc, regs) : 0;
 
-		if (uc->handler) {
-			rc = uc->handler(uc, regs);
-			WARN(rc & ~UPROBE_HANDLER_MASK, "bad rc=0x%x from %ps()\n",
-			     rc, uc->handler);
-		}
-		want_return |= !!uc->ret_handler;
-		remove &= rc == UPROBE_HANDLER_REMOVE;
+		WARN_ONCE(verdict & ~UPROBE_HANDLER_MASK, "%ps() returned %#x\n",
+			  uc->handler, verdict);
+		remove &= verdict == UPROBE_HANDLER_REMOVE;
+		if (uc->ret_handler)
+			want_return = true;
 	}
 	utask->auprobe = NULL;
 	if (want_return)
@@ -1144,34 +1170,37 @@ static void run_handlers(struct uprobe *uprobe, struct pt_regs *regs, unsigned l
 }
 
 /* 1 if @vaddr holds a trap instruction in the current mm, 0 if not, -errno. */
-static int is_trap_at_addr(struct mm_struct *mm, unsigned long vaddr)
+static int trap_insn_at(struct mm_struct *mm, unsigned long vaddr)
 {
-	uprobe_opcode_t opcode;
+	uprobe_opcode_t insn;
+	unsigned long missed;
 	int err;
 
+	/* Usually mapped in: read it directly, and fault it in under mmap_lock if not. */
 	pagefault_disable();
-	err = copy_from_user(&opcode, (void __user *)vaddr, sizeof(opcode));
+	missed = __copy_from_user_inatomic(&insn, (void __user *)vaddr, sizeof(insn));
 	pagefault_enable();
-	if (err) {
-		err = ubp_read(mm, vaddr, &opcode, sizeof(opcode));
+	if (missed) {
+		err = ubp_read(mm, vaddr, &insn, sizeof(insn));
 		if (err)
 			return err;
 	}
-	return is_trap_insn(&opcode);
+	return is_trap_insn(&insn) ? 1 : 0;
 }
 
 static struct uprobe *find_active_uprobe(unsigned long bp_vaddr, int *is_trap)
 {
-	struct mm_struct *mm = current->mm;
 	struct uprobe *uprobe = NULL;
+	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 
 	mmap_read_lock(mm);
+	/* Probes are found by file and offset: the VMA says which. */
 	vma = vma_lookup(mm, bp_vaddr);
 	if (vma && vma_can_carry_breakpoint(vma, false))
-		uprobe = find_uprobe(file_inode(vma->vm_file), vaddr_to_offset(vma, bp_vaddr));
+		uprobe = find_uprobe(file_inode(vma->vm_file), file_offset_of(vma, bp_vaddr));
 	if (!uprobe)
-		*is_trap = is_trap_at_addr(mm, bp_vaddr);
+		*is_trap = trap_insn_at(mm, bp_vaddr);
 	mmap_read_unlock(mm);
 	return uprobe;
 }
@@ -1224,8 +1253,8 @@ static void handle_breakpoint(struct pt_regs *regs)
 	}
 	/* Handlers see, and a restart runs, the probed instruction itself. */
 	instruction_pointer_set(regs, bp_vaddr);
-	utask = get_utask();
-	if (!utask)
+	utask = current_utask();
+	if (unlikely(!utask))
 		goto out;
 	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
 		goto out;
@@ -1239,7 +1268,7 @@ static void handle_breakpoint(struct pt_regs *regs)
 	if (!start_step(uprobe, bp_vaddr, regs))
 		return;	/* the reference goes with utask->active_uprobe */
 out:
-	put_uprobe(uprobe);
+	uprobe_release(uprobe);
 }
 
 /* The step ended, or was cut short: put the task back on its own path. */
@@ -1249,16 +1278,20 @@ static void finish_step(struct uprobe_task *utask, struct pt_regs *regs)
 	struct xol_area *area = current->mm->uprobes_state.xol_area;
 	int err = 0;
 
-	if (utask->state == UTASK_SSTEP_ACK)
+	switch (utask->state) {
+	case UTASK_SSTEP_ACK:		/* the step trap came */
 		err = arch_uprobe_post_xol(&uprobe->arch, regs);
-	else if (utask->state == UTASK_SSTEP_TRAPPED)
+		break;
+	case UTASK_SSTEP_TRAPPED:	/* a signal or a fault came first */
 		arch_uprobe_abort_xol(&uprobe->arch, regs);
-	else
-		WARN_ON_ONCE(1);
-
-	put_uprobe(uprobe);
-	utask->active_uprobe = NULL;
+		break;
+	default:
+		WARN_ONCE(1, "uprobe: step finished in state %d\n", utask->state);
+		break;
+	}
 	utask->state = UTASK_RUNNING;
+	utask->active_uprobe = NULL;
+	uprobe_release(uprobe);
 	ubp_xol_put_slot(area, utask->xol_vaddr);
 	utask->xol_vaddr = 0;
 
@@ -1282,14 +1315,14 @@ static void finish_step(struct uprobe_task *utask, struct pt_regs *regs)
  */
 void uprobe_notify_resume(struct pt_regs *regs)
 {
-	struct uprobe_task *utask;
+	struct uprobe_task *utask = current->utask;
 
 	clear_thread_flag(TIF_UPROBE);
-	utask = current->utask;
-	if (utask && utask->active_uprobe)
-		finish_step(utask, regs);
-	else
+	if (!utask || !utask->active_uprobe) {
 		handle_breakpoint(regs);
+		return;
+	}
+	finish_step(utask, regs);
 }
 
 /**
@@ -1303,21 +1336,24 @@ void uprobe_notify_resume(struct pt_regs *regs)
  */
 bool uprobe_deny_signal(void)
 {
-	struct task_struct *t = current;
-	struct uprobe_task *utask = t->utask;
+	struct uprobe_task *utask = current->utask;
+	bool cut_short;
 
 	if (likely(!utask || !utask->active_uprobe))
 		return false;
 	WARN_ON_ONCE(utask->state != UTASK_SSTEP);
+	if (!task_sigpending(current))
+		return true;
 
-	if (task_sigpending(t)) {
-		spin_lock_irq(&t->sighand->siglock);
-		clear_tsk_thread_flag(t, TIF_SIGPENDING);
-		spin_unlock_irq(&t->sighand->siglock);
-		if (__fatal_signal_pending(t) || arch_uprobe_xol_was_trapped(t)) {
-			utask->state = UTASK_SSTEP_TRAPPED;
-			set_tsk_thread_flag(t, TIF_UPROBE);
-		}
+	/* Park the signal: finish_step() recalculates TIF_SIGPENDING. */
+	spin_lock_irq(&current->sighand->siglock);
+	clear_thread_flag(TIF_SIGPENDING);
+	spin_unlock_irq(&current->sighand->siglock);
+
+	cut_short = __fatal_signal_pending(current) || arch_uprobe_xol_was_trapped(current);
+	if (cut_short) {
+		utask->state = UTASK_SSTEP_TRAPPED;
+		set_thread_flag(TIF_UPROBE);	/* finish_step() undoes the step */
 	}
 	return true;
 }
@@ -1333,11 +1369,11 @@ int uprobe_pre_sstep_notifier(struct pt_regs *regs)
 {
 	struct mm_struct *mm = current->mm;
 
-	if (!mm)
+	bool returns_pending = current->utask && current->utask->return_instances;
+
+	if (!mm || !(test_bit(MMF_HAS_UPROBES, &mm->flags) || returns_pending))
 		return 0;
-	if (!test_bit(MMF_HAS_UPROBES, &mm->flags) &&
-	    (!current->utask || !current->utask->return_instances))
-		return 0;
+	/* The work needs a sleepable context: do it on the way out. */
 	set_thread_flag(TIF_UPROBE);
 	return 1;
 }
@@ -1351,12 +1387,13 @@ int uprobe_pre_sstep_notifier(struct pt_regs *regs)
 int uprobe_post_sstep_notifier(struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
+	bool ours = current->mm && utask && utask->active_uprobe;
 
-	if (!current->mm || !utask || !utask->active_uprobe)
-		return 0;
-	utask->state = UTASK_SSTEP_ACK;
-	set_thread_flag(TIF_UPROBE);
-	return 1;
+	if (ours) {
+		utask->state = UTASK_SSTEP_ACK;
+		set_thread_flag(TIF_UPROBE);	/* finish_step() on the way out */
+	}
+	return ours;
 }
 
 static struct notifier_block uprobe_exception_nb = {

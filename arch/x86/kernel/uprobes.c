@@ -574,18 +574,20 @@ bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
  */
 int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 {
-	struct uprobe_task *utask = current->utask;
+	struct arch_uprobe_task *saved = &current->utask->autask;
+	struct thread_struct *thread = &current->thread;
 
 	if (aup->ops->pre_xol)
 		aup->ops->pre_xol(aup, regs);
-	utask->autask.saved_trap_nr = current->thread.trap_nr;
-	current->thread.trap_nr = UPROBE_TRAP_NR;
-	regs->ip = utask->xol_vaddr;
+	/* A trap of the stepped instruction overwrites the marker: see xol_was_trapped. */
+	saved->saved_trap_nr = thread->trap_nr;
+	thread->trap_nr = UPROBE_TRAP_NR;
 	/* Our TF step; a debugger's own TF or block-step is put back afterwards. */
-	utask->autask.saved_tf = !!(regs->flags & X86_EFLAGS_TF);
-	regs->flags |= X86_EFLAGS_TF;
-	if (test_tsk_thread_flag(current, TIF_BLOCKSTEP))
+	saved->saved_tf = regs->flags & X86_EFLAGS_TF;
+	if (test_thread_flag(TIF_BLOCKSTEP))
 		set_task_blockstep(current, false);
+	regs->flags |= X86_EFLAGS_TF;
+	regs->ip = current->utask->xol_vaddr;
 	return 0;
 }
 
@@ -609,14 +611,14 @@ static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs)
  */
 int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 {
-	struct uprobe_task *utask = current->utask;
+	bool debugger_step = current->utask->autask.saved_tf;
 	int err = 0;
 
-	WARN_ON_ONCE(current->thread.trap_nr != UPROBE_TRAP_NR);
+	WARN_ON_ONCE(arch_uprobe_xol_was_trapped(current));
 	if (aup->ops->post_xol)
 		err = aup->ops->post_xol(aup, regs);
 	restore_step_state(aup, regs);
-	if (utask->autask.saved_tf)
+	if (debugger_step)
 		send_sig(SIGTRAP, current, 0);	/* the debugger's step ends here */
 	return err;
 }
@@ -655,22 +657,17 @@ bool arch_uprobe_xol_was_trapped(struct task_struct *t)
  */
 int arch_uprobe_exception_notify(struct notifier_block *self, unsigned long val, void *data)
 {
-	struct die_args *args = data;
-	struct pt_regs *regs = args->regs;
+	struct pt_regs *regs = ((struct die_args *)data)->regs;
+	bool taken = false;
 
-	if (regs && !user_mode(regs))
-		return NOTIFY_DONE;
-	switch (val) {
-	case DIE_INT3:
-		if (uprobe_pre_sstep_notifier(regs))
-			return NOTIFY_STOP;
-		break;
-	case DIE_DEBUG:
-		if (uprobe_post_sstep_notifier(regs))
-			return NOTIFY_STOP;
-		break;
+	/* Only traps in user mode can be ours. */
+	if (!regs || user_mode(regs)) {
+		if (val == DIE_INT3)
+			taken = uprobe_pre_sstep_notifier(regs);
+		else if (val == DIE_DEBUG)
+			taken = uprobe_post_sstep_notifier(regs);
 	}
-	return NOTIFY_DONE;
+	return taken ? NOTIFY_STOP : NOTIFY_DONE;
 }
 
 /**
