@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 packages="linux-source-6.12 ccache gcc make flex bison bc cpio libelf-dev libssl-dev
-	python3 perl xz-utils linux-perf bpftrace systemtap-sdt-dev gdb $ARCH_PACKAGES"
+	python3 perl xz-utils linux-perf bpftrace systemtap-sdt-dev gdb gcc-multilib $ARCH_PACKAGES"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
