@@ -3,8 +3,9 @@
 # gen_insns.sh OBJDUMP NM OBJECT: print a C header that lists the offset and mnemonic of
 # every instruction of each tgt_* function of OBJECT (targets.c), from objdump -d, so
 # the tests can probe instruction boundaries without a disassembler library. Symbol
-# sizes from nm bound each function; the alignment padding inside it (nops after an
-# unconditional jump or return) is marked, since no input ever executes it.
+# sizes from nm bound each function; the alignment padding inside it (nops, or i386's
+# no-op leas, after an unconditional jump or return) is marked, since no input ever
+# executes it. Works on x86-64, i386 and powerpc objects alike.
 set -e
 objdump=$1
 nm=$2
@@ -64,7 +65,9 @@ cur != "" && /^ *[0-9a-f]+:\t/ {
 	}
 	op = text
 	sub(/ .*/, "", op)
-	pad = prev_uncond && (op ~ /^nop/ || text ~ /^xchg +%ax,%ax$/) ? 1 : 0
+	# i386 pads with no-op leas too: "lea 0x0(%esi,%eiz,1),%esi".
+	pad = prev_uncond && (op ~ /^nop/ || text ~ /^xchg +%ax,%ax$/ ||
+			      text ~ /^lea +0x0\(%e[sd]i(,%eiz,1)?\),%e[sd]i$/) ? 1 : 0
 	if (!pad)
 		prev_uncond = op ~ /^(ret|jmp|blr|b)q?$/
 	n = cnt[cur]++

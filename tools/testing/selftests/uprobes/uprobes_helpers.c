@@ -379,9 +379,66 @@ static long elf_sym_vaddr(struct elf_file *ef, const char *sym, unsigned int typ
 	return -ENOENT;
 }
 
+/*
+ * elf_sym_offset() for a 32-bit file (an i386 program run as a compat task): the same
+ * walk over .symtab, then .dynsym, then the PT_LOAD headers, in the Elf32 layout.
+ */
+static long elf32_sym_offset(const char *path, const char *sym)
+{
+	static const unsigned int types[] = { SHT_SYMTAB, SHT_DYNSYM };
+	Elf32_Ehdr *eh;
+	Elf32_Shdr *sh;
+	Elf32_Phdr *ph;
+	Elf32_Sym *syms;
+	const char *strtab;
+	long ret = -ENOENT;
+	unsigned long vaddr = 0;
+	size_t size, i, n;
+	unsigned int t;
+	char *data;
+	int s;
+
+	data = read_all(path, &size);
+	if (!data)
+		return -errno;
+	eh = (Elf32_Ehdr *)data;
+	if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS32 ||
+	    eh->e_shoff + (size_t)eh->e_shnum * sizeof(*sh) > size ||
+	    eh->e_phoff + (size_t)eh->e_phnum * sizeof(*ph) > size) {
+		ret = -ENOEXEC;
+		goto out;
+	}
+	sh = (Elf32_Shdr *)(data + eh->e_shoff);
+	ph = (Elf32_Phdr *)(data + eh->e_phoff);
+	for (t = 0; t < ARRAY_SIZE(types) && !vaddr; t++) {
+		for (s = 0; s < eh->e_shnum && !vaddr; s++) {
+			if (sh[s].sh_type != types[t])
+				continue;
+			syms = (Elf32_Sym *)(data + sh[s].sh_offset);
+			strtab = data + sh[sh[s].sh_link].sh_offset;
+			n = sh[s].sh_size / sizeof(*syms);
+			for (i = 0; i < n && !vaddr; i++)
+				if (syms[i].st_shndx != SHN_UNDEF && syms[i].st_value &&
+				    !strcmp(strtab + syms[i].st_name, sym))
+					vaddr = syms[i].st_value;
+		}
+	}
+	for (s = 0; vaddr && s < eh->e_phnum; s++) {
+		if (ph[s].p_type == PT_LOAD && vaddr >= ph[s].p_vaddr &&
+		    vaddr < ph[s].p_vaddr + ph[s].p_filesz) {
+			ret = vaddr - ph[s].p_vaddr + ph[s].p_offset;
+			break;
+		}
+	}
+out:
+	free(data);
+	return ret;
+}
+
 /**
  * elf_sym_offset() - the file offset of a symbol, as uprobe_events wants it
- * @path: an ELF executable or shared library
+ * @path: an ELF executable or shared library, 64-bit or 32-bit
  * @sym: a symbol of .symtab, else of .dynsym
  *
  * Return: the offset, or -errno.
@@ -392,6 +449,8 @@ long elf_sym_offset(const char *path, const char *sym)
 	long vaddr, ret;
 
 	ret = elf_open(path, &ef);
+	if (ret == -ENOEXEC)
+		return elf32_sym_offset(path, sym);
 	if (ret)
 		return ret;
 	vaddr = elf_sym_vaddr(&ef, sym, SHT_SYMTAB);
@@ -479,6 +538,103 @@ unsigned long file_checksum(const char *path)
 		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3UL;
 	free(buf);
 	return h;
+}
+
+/**
+ * proc_exec_map() - the first executable mapping of a file in a process
+ * @pid: the process, 0 for this one
+ * @path: the file, as /proc/PID/maps names it
+ * @map: set to the mapping's addresses and file offset
+ *
+ * Turns an instruction address of another process (a tracee's IP) into the file
+ * offset a probe names, whatever address the loader chose.
+ */
+int proc_exec_map(pid_t pid, const char *path, struct exec_map *map)
+{
+	char maps[64], line[512], perms[8], name[256];
+	int ret = -ENOENT;
+	FILE *f;
+
+	if (pid)
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	else
+		snprintf(maps, sizeof(maps), "/proc/self/maps");
+	f = fopen(maps, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255s", &map->start, &map->end,
+			   perms, &map->off, name) != 5 || strcmp(name, path) || perms[2] != 'x')
+			continue;
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/**
+ * proc_text_diff() - compare a process's executable mappings of a file with the file
+ * @pid: the process, 0 for this one
+ * @path: the file
+ * @first: set to the address of the first byte that differs, 0 when none does
+ *
+ * Reads the text through /proc/PID/mem, that is as the process sees it: probes that
+ * are still installed, or were not all removed, show as differences.
+ *
+ * Return: how many bytes differ, or -errno.
+ */
+long proc_text_diff(pid_t pid, const char *path, unsigned long *first)
+{
+	char maps[64], mem[64], line[512], perms[8], name[256], *want, *got;
+	unsigned long start, end, off;
+	long diff = 0, i;
+	int fd, memfd;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid ? pid : getpid());
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", pid ? pid : getpid());
+	*first = 0;
+	f = fopen(maps, "r");
+	if (!f)
+		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	memfd = open(mem, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || memfd < 0) {
+		diff = -errno;
+		goto out;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255s", &start, &end, perms, &off,
+			   name) != 5 || strcmp(name, path) || perms[2] != 'x')
+			continue;
+		want = malloc(end - start);
+		got = malloc(end - start);
+		/* The last page may run past the end of the file: compare what both have. */
+		n = want && got ? pread(fd, want, end - start, off) : -1;
+		if (n <= 0 || pread(memfd, got, n, start) != n) {
+			diff = -EIO;
+			free(want);
+			free(got);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (want[i] == got[i])
+				continue;
+			if (!diff++)
+				*first = start + i;
+		}
+		free(want);
+		free(got);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (memfd >= 0)
+		close(memfd);
+	fclose(f);
+	return diff;
 }
 
 /* Run this test binary again with @argv (argv[0] is replaced); file descriptors stay. */

@@ -70,6 +70,16 @@ int elf_sdt_note(const char *path, const char *provider, const char *name,
 		 long *pc_off, long *sema_off);
 unsigned long file_checksum(const char *path);
 
+/* An executable mapping of a file: [start, end) maps the file from offset off. */
+struct exec_map {
+	unsigned long start;
+	unsigned long end;
+	unsigned long off;
+};
+
+int proc_exec_map(pid_t pid, const char *path, struct exec_map *map);
+long proc_text_diff(pid_t pid, const char *path, unsigned long *first);
+
 pid_t spawn_self(char *const argv[]);
 int wait_exit(pid_t pid);
 int meminfo_kb(const char *field, long *kb);
