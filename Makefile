@@ -4,6 +4,7 @@
 #   make check                every test suite in the guest; ends "N passed, N failed, N skipped"
 #   make vm-run CMD='...'     run one command in the guest
 #   make shell                an interactive guest shell
+#   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
 ARCH ?= x86_64
 KERNEL ?= ours
@@ -12,7 +13,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree vm-run shell run check selftests clean
+.PHONY: all deps build tree vm-run shell run check bench clean
 all: build
 
 deps:
@@ -25,6 +26,7 @@ build: deps
 	@$(H)/build.sh
 
 vm-run: build
+	@test -n "$(CMD)" || { echo "usage: make vm-run CMD='command'"; exit 2; }
 	@$(H)/vm.sh "$(CMD)"
 
 shell: build
@@ -35,6 +37,9 @@ run: build
 
 check: deps
 	@$(H)/check.sh
+
+bench: deps
+	@$(H)/bench/bench.sh
 
 clean:
 	rm -rf build/obj build/vm

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: build stock and ours with the same config, boot each the same way, run the
+# same workloads (guest.sh), and report ours/stock ratios from this one run into
+# bench/RESULTS.md and bench/hits.png. Absolute times under QEMU TCG mean little; the
+# ratios between two kernels booted alike in the same run are the result.
+. "$(dirname "$0")/../lib.sh"
+
+calls=${BENCH_CALLS:-20000}
+out=$BUILD/bench
+mkdir -p "$out" "$REPO/bench"
+gcc -O2 -Wall -o "$out/hits" "$REPO/harness/bench/hits.c" -lpthread
+
+for k in stock ours; do
+	KERNEL=$k "$REPO/harness/build.sh"
+done
+for k in stock ours; do
+	step "benchmarking the $k kernel ($calls probed calls per workload)"
+	KERNEL=$k VM_TIMEOUT=1800 "$REPO/harness/vm.sh" \
+		"bash $REPO/harness/bench/guest.sh $out/hits $out/$k.csv $calls"
+done
+
+step "writing bench/RESULTS.md"
+python3 "$REPO/harness/bench/report.py" "$out/stock.csv" "$out/ours.csv" \
+	"$REPO/bench/RESULTS.md" "$out/plot.dat" "$calls"
+if ! command -v gnuplot >/dev/null; then
+	[ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null
+fi
+if command -v gnuplot >/dev/null; then
+	gnuplot -e "data='$out/plot.dat'; png='$REPO/bench/hits.png'" "$REPO/harness/bench/plot.gp"
+else
+	echo "bench: no gnuplot, no plot" >&2
+fi
+cat "$REPO/bench/RESULTS.md"

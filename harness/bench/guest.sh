@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The benchmark's guest side: guest.sh HITS_BINARY OUT.csv [CALLS]
+# Rows: hit,KIND,MODE,NS_UNPROBED,NS_PROBED | ret,... | threads,N,CALLS_PER_S |
+#       reg,NPROBES,MS_ADD_AND_ENABLE,MS_DISABLE_AND_REMOVE
+set -u
+bin=$1 out=$2 calls=${3:-20000}
+T=/sys/kernel/tracing
+: > "$out"
+cp "$bin" /tmp/hits && bin=/tmp/hits
+ms() { echo $(($(date +%s%N) / 1000000)); }
+ns() { "$bin" "$1" "$2" "$3" | awk '{print $1}'; }
+tps() { "$bin" "$1" "$2" "$3" | awk '{print $2}'; }
+clear_probes() { echo 0 > $T/events/enable; echo > $T/uprobe_events; }
+
+clear_probes
+declare -A off
+while read -r k o; do off[$k]=$o; done < <("$bin" --offsets)
+
+for kind in nop1 nop5 push_rbp endbr64 sub_rsp mov_reg mov_to_stack mov_from_stack \
+	    riprel_mov riprel_cmp lea xor test ret call; do
+	base=$(ns "$kind" $((calls * 20)) 1)
+	echo "p:bench/$kind $bin:${off[$kind]}" >> $T/uprobe_events || continue
+	echo 1 > $T/events/bench/$kind/enable
+	probed=$(ns "$kind" "$calls" 1)
+	echo 0 > $T/events/bench/$kind/enable
+	echo "hit,$kind,tracefs,$base,$probed" >> "$out"
+	# perf counting the same event: no trace buffer, the perf hit path.
+	probed=$(perf stat -e "bench:$kind" -x, -o /dev/null -- "$bin" "$kind" "$calls" 1 | awk '{print $1}')
+	echo "hit,$kind,perf,$base,$probed" >> "$out"
+	echo "-:bench/$kind" >> $T/uprobe_events
+	echo "$kind done" >&2
+done
+
+base=$(ns nop1 $((calls * 20)) 1)
+echo "r:bench/ret_nop1 $bin:${off[nop1]}" >> $T/uprobe_events
+echo 1 > $T/events/bench/ret_nop1/enable
+echo "ret,nop1,tracefs,$base,$(ns nop1 "$calls" 1)" >> "$out"
+clear_probes
+
+echo "p:bench/scale $bin:${off[nop1]}" >> $T/uprobe_events
+echo 1 > $T/events/bench/scale/enable
+for n in 1 2 4; do
+	echo "threads,$n,$(tps nop1 "$calls" $n)" >> "$out"
+done
+clear_probes
+
+# Register and unregister N probes on libc while 10 processes map it.
+libc=$(ldd /bin/bash | awk '/libc.so/ {print $3}')
+mapfile -t funcs < <(nm -D --defined-only "$libc" | awk '$2 == "T" || $2 == "W" {print $1}' |
+	sort -u | head -1000)
+pids=
+for i in $(seq 10); do sleep 600 & pids="$pids $!"; done
+for n in 1 10 100 1000; do
+	[ "$n" -le "${#funcs[@]}" ] || break
+	t0=$(ms)
+	for ((i = 0; i < n; i++)); do
+		echo "p:benchreg/f$i $libc:0x${funcs[$i]}"
+	done >> $T/uprobe_events
+	echo 1 > $T/events/benchreg/enable
+	t1=$(ms)
+	echo 0 > $T/events/benchreg/enable
+	echo > $T/uprobe_events
+	t2=$(ms)
+	echo "reg,$n,$((t1 - t0)),$((t2 - t1))" >> "$out"
+	echo "reg $n done" >&2
+done
+kill $pids 2>/dev/null
+wait 2>/dev/null
+exit 0
