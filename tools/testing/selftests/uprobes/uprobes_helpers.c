@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -703,6 +704,42 @@ int count_maps(const char *name)
 			count++;
 	}
 	free(buf);
+	return count;
+}
+
+/*
+ * How many processes (zombies included) have @ppid as parent, from /proc/PID/stat:
+ * unlike waitpid(), it also sees a child that cannot be reaped.
+ */
+int count_children(pid_t ppid)
+{
+	char path[32 + sizeof(((struct dirent *)0)->d_name)], buf[512], *p;
+	struct dirent *de;
+	int count = 0, fd, parent;
+	ssize_t n;
+	DIR *dir;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* gone meanwhile */
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid ...": comm may hold spaces and parentheses. */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %*c %d", &parent) == 1 && parent == ppid)
+			count++;
+	}
+	closedir(dir);
 	return count;
 }
 

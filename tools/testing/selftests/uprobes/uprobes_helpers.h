@@ -84,6 +84,7 @@ pid_t spawn_self(char *const argv[]);
 int wait_exit(pid_t pid);
 int meminfo_kb(const char *field, long *kb);
 int count_maps(const char *name);
+int count_children(pid_t ppid);
 bool kernel_has_symbol(const char *name);
 
 #endif /* UPROBES_HELPERS_H */
