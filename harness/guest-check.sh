@@ -51,7 +51,7 @@ suite_ftrace()
 	local dir=$src/tools/testing/selftests/ftrace tc list=
 	banner "ftracetest"
 	for tc in test.d/dynevent/add_remove_uprobe.tc test.d/kprobe/uprobe_syntax_errors.tc \
-		  test.d/uprobes/*.tc; do
+		  $(cd "$dir" && ls test.d/uprobes/*.tc 2>/dev/null); do
 		[ -f "$dir/$tc" ] && list="$list $tc"
 	done
 	(cd "$dir" && ./ftracetest -l /tmp/ftracetest-logs $list) 2>&1 | tee /tmp/ftrace.out

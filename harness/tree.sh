@@ -23,28 +23,30 @@ fi
 version=$(make -s -C "$SRC" kernelversion)
 echo "host tree: linux-source-6.12 $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null) (kernel $version)"
 
-if [ "$KERNEL" = ours ]; then
-	# Link each of our files over the tree; keep the stock file aside so that a file
-	# we delete goes back to stock.
-	manifest=$SRC/.overlay
-	aside=$SRC/.stock-aside
-	touch "$manifest"
-	now=$(cd "$REPO" && { find $OVERLAY_DIRS -type f 2>/dev/null || true; } | sort)
-	for f in $(comm -23 <(sort "$manifest") <(echo "$now")); do
-		rm -f "$SRC/$f"
-		[ -e "$aside/$f" ] && mv "$aside/$f" "$SRC/$f"
-	done
-	for f in $now; do
-		[ -L "$SRC/$f" ] && continue
-		if [ -e "$SRC/$f" ]; then
-			mkdir -p "$(dirname "$aside/$f")"
-			mv "$SRC/$f" "$aside/$f"
-		fi
-		mkdir -p "$(dirname "$SRC/$f")"
-		ln -s "$REPO/$f" "$SRC/$f"
-	done
-	echo "$now" > "$manifest"
+# The stock variant gets only our tests (tools/), so that they run against it too.
+[ "$KERNEL" = ours ] || OVERLAY_DIRS=tools
+# Link each of our files over the tree; keep the stock file aside so that a file
+# we delete goes back to stock.
+manifest=$SRC/.overlay
+aside=$SRC/.stock-aside
+touch "$manifest"
+now=$(cd "$REPO" && { find $OVERLAY_DIRS -type f 2>/dev/null || true; } | sort)
+for f in $(comm -23 <(sort "$manifest") <(echo "$now")); do
+	rm -f "$SRC/$f"
+	[ -e "$aside/$f" ] && mv "$aside/$f" "$SRC/$f"
+done
+for f in $now; do
+	[ -L "$SRC/$f" ] && continue
+	if [ -e "$SRC/$f" ]; then
+		mkdir -p "$(dirname "$aside/$f")"
+		mv "$SRC/$f" "$aside/$f"
+	fi
+	mkdir -p "$(dirname "$SRC/$f")"
+	ln -s "$REPO/$f" "$SRC/$f"
+done
+echo "$now" > "$manifest"
 
+if [ "$KERNEL" = ours ]; then
 	# Call-site patches: revert the ones that changed or went, apply the new ones.
 	applied=$SRC/.patches-applied
 	mkdir -p "$applied"

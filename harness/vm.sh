@@ -54,11 +54,15 @@ report='BUG:|Oops|WARNING:|Kernel panic|KASAN|KFENCE|UBSAN'
 report="$report|possible circular locking|possible recursive locking|inconsistent lock state"
 report="$report|suspicious RCU usage|lock held when returning|sleeping function called"
 report="$report|list_(add|del) corruption|refcount_t:|Call Trace:"
-if cat "$run_dir/console" "$run_dir/dmesg" 2>/dev/null | grep -qE "$report"; then
+# The kernel's own log when the guest lived to save it (the console also carries the
+# command's output, which may say these words); the console when it did not.
+kernel_log=$run_dir/dmesg
+[ -s "$kernel_log" ] || kernel_log=$run_dir/console
+if grep -qE "$report" "$kernel_log"; then
 	keep=$BUILD/vm/failed-$(date +%Y%m%d-%H%M%S)
 	cp -r "$run_dir" "$keep"
 	echo "vm: kernel report in the guest log (kept in ${keep#$REPO/}):" >&2
-	cat "$run_dir/console" "$run_dir/dmesg" 2>/dev/null | grep -E -A 20 "$report" | head -60 >&2
+	grep -E -A 20 "$report" "$kernel_log" | head -60 >&2
 	exit 3
 fi
 [ -f "$run_dir/rc" ] || { echo "vm: guest died before the command finished" >&2; exit 125; }

@@ -28,8 +28,7 @@
  *	with atomic bitops, so taking and giving back a slot needs no lock.
  * @waiters: tasks waiting for a free slot; woken by ubp_xol_put_slot().
  * @vaddr: where the page is mapped in the mm; fixed, the mapping refuses mremap.
- * @pages: the page, for the special mapping (NULL-terminated).
- * @mapping: describes "[uprobes]" to the mm code.
+ * @page: the page; the mm's page tables hold their own references to it.
  *
  * Lifetime: created on an mm's first need, published in mm->uprobes_state.xol_area
  * and freed with the mm (ubp_xol_free() from uprobe_clear_state()).
@@ -38,8 +37,7 @@ struct xol_area {
 	DECLARE_BITMAP(busy, XOL_SLOTS);
 	wait_queue_head_t		waiters;
 	unsigned long			vaddr;
-	struct page			*pages[2];
-	struct vm_special_mapping	mapping;
+	struct page			*page;
 };
 
 /* Map the address of an open mm onto the page that backs it, for reading or writing. */
@@ -215,6 +213,30 @@ static int xol_mremap(const struct vm_special_mapping *sm, struct vm_area_struct
 	return -EINVAL;
 }
 
+/* Map the mm's XOL page: faults come only while the mm, and so its area, lives. */
+static vm_fault_t xol_fault(const struct vm_special_mapping *sm, struct vm_area_struct *vma,
+			    struct vm_fault *vmf)
+{
+	struct xol_area *area = vma->vm_mm->uprobes_state.xol_area;
+
+	if (!area || vmf->pgoff)
+		return VM_FAULT_SIGBUS;
+	vmf->page = area->page;
+	get_page(vmf->page);
+	return 0;
+}
+
+/*
+ * One description for every mm's "[uprobes]": the mm code keeps a pointer to it in
+ * each VMA until the VMA is gone, which is after uprobe_clear_state() frees the area,
+ * so it must not live in the area.
+ */
+static const struct vm_special_mapping xol_mapping = {
+	.name	= "[uprobes]",
+	.fault	= xol_fault,
+	.mremap	= xol_mremap,
+};
+
 void __weak arch_uprobe_copy_ixol(struct page *page, unsigned long vaddr, void *src,
 				  unsigned long len)
 {
@@ -240,27 +262,24 @@ static struct xol_area *xol_alloc(void)
 	area = kzalloc(sizeof(*area), GFP_KERNEL);
 	if (!area)
 		return NULL;
-	area->pages[0] = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
-	if (!area->pages[0]) {
+	area->page = alloc_page(GFP_HIGHUSER | __GFP_ZERO);
+	if (!area->page) {
 		kfree(area);
 		return NULL;
 	}
 	init_waitqueue_head(&area->waiters);
-	area->mapping.name = "[uprobes]";
-	area->mapping.pages = area->pages;
-	area->mapping.mremap = xol_mremap;
 
 	tramp = arch_uprobe_trampoline(&tramp_len);
 	if (WARN_ON_ONCE(tramp_len > UPROBE_XOL_SLOT_BYTES))
 		tramp_len = 0;
-	arch_uprobe_copy_ixol(area->pages[0], 0, tramp, tramp_len);
+	arch_uprobe_copy_ixol(area->page, 0, tramp, tramp_len);
 	set_bit(0, area->busy);
 	return area;
 }
 
 static void xol_destroy(struct xol_area *area)
 {
-	__free_page(area->pages[0]);
+	put_page(area->page);
 	kfree(area);
 }
 
@@ -290,7 +309,7 @@ static struct xol_area *xol_install(struct mm_struct *mm, unsigned long vaddr)
 		goto out_unlock;
 	vma = _install_special_mapping(mm, vaddr, PAGE_SIZE,
 				       VM_EXEC | VM_MAYEXEC | VM_DONTCOPY | VM_IO,
-				       &mine->mapping);
+				       &xol_mapping);
 	if (IS_ERR(vma))
 		goto out_unlock;
 	mine->vaddr = vaddr;
@@ -378,7 +397,7 @@ unsigned long ubp_xol_get_slot(struct xol_area *area, const void *insn, unsigned
 	if (wait_event_killable(area->waiters, xol_try_take(area, &slot)))
 		return 0;
 	vaddr = area->vaddr + slot * UPROBE_XOL_SLOT_BYTES;
-	arch_uprobe_copy_ixol(area->pages[0], vaddr, (void *)insn, len);
+	arch_uprobe_copy_ixol(area->page, vaddr, (void *)insn, len);
 	return vaddr;
 }
 
@@ -413,6 +432,7 @@ void ubp_xol_free(struct mm_struct *mm)
 {
 	struct xol_area *area = mm->uprobes_state.xol_area;
 
+	mm->uprobes_state.xol_area = NULL;
 	if (area)
 		xol_destroy(area);
 }

@@ -16,6 +16,7 @@
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/syscalls.h>
 #include <linux/uaccess.h>
 #include <linux/uprobes.h>
 
@@ -23,6 +24,7 @@
 #include <asm/mmu_context.h>
 #include <asm/processor.h>
 #include <asm/shstk.h>
+#include <asm/unistd.h>
 
 /* thread.trap_nr while a step runs; any trap in the stepped instruction overwrites it. */
 #define UPROBE_TRAP_NR		UINT_MAX
@@ -717,17 +719,81 @@ bool arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
 	return regs->sp <= ret->stack;
 }
 
-/* The return trampoline, slot 0 of the XOL area: a breakpoint we recognize. */
-static u8 uretprobe_trampoline[] = { UPROBE_SWBP_INSN };
+/*
+ * The return trampoline of 32-bit tasks: a breakpoint at slot 0, which the int3 path
+ * recognizes by its address.
+ */
+static u8 uretprobe_trampoline_int3[] = { UPROBE_SWBP_INSN };
+
+/*
+ * The return trampoline of 64-bit tasks enters the kernel by the uretprobe system
+ * call, which costs less than a breakpoint trap. The instruction itself clobbers rax
+ * (the number), rcx and r11; the trampoline leaves their values just below the stack
+ * pointer (in the red zone, which signal delivery skips) for sys_uretprobe() to put
+ * back, so the program sees every register as its function returned it.
+ */
+static u8 uretprobe_trampoline_syscall[] = {
+	0x48, 0x89, 0x44, 0x24, 0xf8,		/* mov %rax, -8(%rsp) */
+	0x48, 0x89, 0x4c, 0x24, 0xf0,		/* mov %rcx, -16(%rsp) */
+	0x4c, 0x89, 0x5c, 0x24, 0xe8,		/* mov %r11, -24(%rsp) */
+	0xb8, __NR_uretprobe & 0xff, __NR_uretprobe >> 8, 0, 0,	/* mov $nr, %eax */
+	0x0f, 0x05,				/* syscall */
+	UPROBE_SWBP_INSN,			/* not reached */
+};
+
+/* Where the syscall instruction leaves ip: right after it. */
+#define URETPROBE_SYSCALL_RETURN	(sizeof(uretprobe_trampoline_syscall) - 1)
+
+static bool uretprobe_syscall_usable(void)
+{
+	return IS_ENABLED(CONFIG_X86_64) && user_64bit_mode(task_pt_regs(current));
+}
 
 /**
- * arch_uprobe_trampoline - the code of the return trampoline
+ * arch_uprobe_trampoline - the code of the return trampoline for the current task
  * @psize: set to its size
  *
  * Return: the code.
  */
 void *arch_uprobe_trampoline(unsigned long *psize)
 {
-	*psize = sizeof(uretprobe_trampoline);
-	return uretprobe_trampoline;
+	if (uretprobe_syscall_usable()) {
+		*psize = sizeof(uretprobe_trampoline_syscall);
+		return uretprobe_trampoline_syscall;
+	}
+	*psize = sizeof(uretprobe_trampoline_int3);
+	return uretprobe_trampoline_int3;
+}
+
+/*
+ * sys_uretprobe - a probed function returned into the trampoline (64-bit tasks)
+ *
+ * Only the trampoline may make this call: from anywhere else the task gets SIGILL.
+ * Returns through IRET with every register as pt_regs has it (rcx and r11 hold the
+ * program's values, so the SYSRET fast path does not apply).
+ */
+SYSCALL_DEFINE0(uretprobe)
+{
+	struct pt_regs *regs = task_pt_regs(current);
+	unsigned long tramp = uprobe_get_trampoline_vaddr();
+	struct {
+		unsigned long r11, cx, ax;	/* lowest address first */
+	} saved;
+
+	if (!uretprobe_syscall_usable() || tramp == UPROBE_NO_TRAMPOLINE_VADDR ||
+	    regs->ip != tramp + URETPROBE_SYSCALL_RETURN)
+		goto sigill;
+	if (copy_from_user(&saved, (void __user *)(regs->sp - sizeof(saved)), sizeof(saved)))
+		goto sigill;
+
+	regs->ax = saved.ax;
+	regs->cx = saved.cx;
+	regs->r11 = saved.r11;
+	regs->orig_ax = -1;		/* not a syscall to restart */
+	regs->ip = tramp;		/* where the return landed, for the handlers */
+	uprobe_handle_trampoline(regs);
+	return regs->ax;		/* the syscall exit stores this in regs->ax */
+sigill:
+	force_sig(SIGILL);
+	return -1;
 }
