@@ -219,41 +219,51 @@ static unsigned long file_offset_to_vaddr(unsigned long file_offset)
 	return udd->bp_addr - udd->tu->offset + file_offset;
 }
 
+/*
+ * The first step of a fetch program: the value, taken from the probed task,
+ * that the rest of the program dereferences and stores.  False if the step is
+ * not one of the task-specific ones.
+ */
+static bool fetch_from_task(struct fetch_insn *code, struct pt_regs *regs,
+			    unsigned long *val)
+{
+	switch (code->op) {
+	case FETCH_OP_REG:
+		*val = regs_get_register(regs, code->param);
+		return true;
+	case FETCH_OP_STACK:
+		*val = user_stack_word(regs, code->param);
+		return true;
+	case FETCH_OP_STACKP:
+		*val = user_stack_pointer(regs);
+		return true;
+	case FETCH_OP_RETVAL:
+		*val = regs_return_value(regs);
+		return true;
+	case FETCH_OP_FOFFS:
+		*val = file_offset_to_vaddr(code->immediate);
+		return true;
+	case FETCH_OP_COMM:
+		/* Only strings take $comm; fetch_store_string() knows the token. */
+		*val = FETCH_TOKEN_COMM;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Run one fetch program: the first step is ours, the rest is common. */
 static int process_fetch_insn(struct fetch_insn *code, void *rec, void *edata,
 			      void *dest, void *base)
 {
-	struct pt_regs *regs = rec;
 	unsigned long val;
 	int ret;
 
-	switch (code->op) {
-	case FETCH_OP_REG:
-		val = regs_get_register(regs, code->param);
-		break;
-	case FETCH_OP_STACK:
-		val = user_stack_word(regs, code->param);
-		break;
-	case FETCH_OP_STACKP:
-		val = user_stack_pointer(regs);
-		break;
-	case FETCH_OP_RETVAL:
-		val = regs_return_value(regs);
-		break;
-	case FETCH_OP_COMM:
-		/* Only strings take $comm; fetch_store_string() knows the token. */
-		val = FETCH_TOKEN_COMM;
-		break;
-	case FETCH_OP_FOFFS:
-		val = file_offset_to_vaddr(code->immediate);
-		break;
-	default:
+	if (!fetch_from_task(code, rec, &val)) {
 		ret = process_common_fetch_insn(code, &val);
 		if (ret < 0)
 			return ret;
-		break;
 	}
-
 	return process_fetch_insn_bottom(code + 1, val, dest, base);
 }
 NOKPROBE_SYMBOL(process_fetch_insn)
@@ -1376,22 +1386,15 @@ static const struct seq_operations uprobe_events_seq_ops = {
 
 static int uprobe_events_open(struct inode *inode, struct file *file)
 {
-	int ret;
-
-	ret = security_locked_down(LOCKDOWN_TRACEFS);
-	if (ret)
-		return ret;
+	int ret = security_locked_down(LOCKDOWN_TRACEFS);
 
 	/*
 	 * Truncation removes every uprobe event, or none if one is busy.  The
 	 * removals share a single grace period (see uprobe_settle()).
 	 */
-	if ((file->f_mode & FMODE_WRITE) && (file->f_flags & O_TRUNC)) {
+	if (!ret && (file->f_mode & FMODE_WRITE) && (file->f_flags & O_TRUNC))
 		ret = dyn_events_release_all(&trace_uprobe_ops);
-		if (ret)
-			return ret;
-	}
-	return seq_open(file, &uprobe_events_seq_ops);
+	return ret ?: seq_open(file, &uprobe_events_seq_ops);
 }
 
 /* uprobe_events takes only uprobe lines, and says -EINVAL to others. */
@@ -1447,12 +1450,7 @@ static const struct seq_operations uprobe_profile_seq_ops = {
 
 static int uprobe_profile_open(struct inode *inode, struct file *file)
 {
-	int ret;
-
-	ret = security_locked_down(LOCKDOWN_TRACEFS);
-	if (ret)
-		return ret;
-	return seq_open(file, &uprobe_profile_seq_ops);
+	return security_locked_down(LOCKDOWN_TRACEFS) ?: seq_open(file, &uprobe_profile_seq_ops);
 }
 
 static const struct file_operations uprobe_profile_fops = {
@@ -1484,21 +1482,19 @@ create_local_trace_uprobe(char *name, unsigned long offs,
 			  unsigned long ref_ctr_offset, bool is_return)
 {
 	enum probe_print_type ptype = is_return ? PROBE_PRINT_RETURN : PROBE_PRINT_NORMAL;
-	char *filename;
+	char *filename = NULL;
 	struct path path;
-	int ret;
+	int err;
 
-	ret = kern_path(name, LOOKUP_FOLLOW, &path);
-	if (ret)
-		return ERR_PTR(ret);
-	if (!d_is_reg(path.dentry)) {
-		path_put(&path);
-		return ERR_PTR(-EINVAL);
-	}
-	filename = kstrdup(name, GFP_KERNEL);
+	err = kern_path(name, LOOKUP_FOLLOW, &path);
+	if (err)
+		return ERR_PTR(err);
+	if (d_is_reg(path.dentry))
+		filename = kstrdup(name, GFP_KERNEL);
 	if (!filename) {
+		err = d_is_reg(path.dentry) ? -ENOMEM : -EINVAL;
 		path_put(&path);
-		return ERR_PTR(-ENOMEM);
+		return ERR_PTR(err);
 	}
 
 	struct trace_uprobe *tu __free(trace_uprobe) =

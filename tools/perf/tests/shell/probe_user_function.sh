@@ -1,0 +1,84 @@
+#!/bin/bash
+# perf probe -x on a user program: symbol, source line, %return (exclusive)
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds a small program with gcc -g, puts probes on one of its functions with
+# perf probe (by symbol with arguments, by source line with a local variable,
+# and on return with $retval), lists them, records hits with perf record and
+# perf script, counts them with perf stat per task and system-wide, and
+# removes them.  Exit 2 (skip) when a tool is missing.
+
+set -e
+
+skip() { echo "Skip: $*"; exit 2; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+command -v gcc > /dev/null || skip "no gcc"
+perf probe --help > /dev/null 2>&1 || skip "no perf probe"
+
+dir=$(mktemp -d /tmp/perf-uprobe.XXXXXX)
+group=probe_uptest
+cleanup() {
+	perf probe -q -d "$group:*" > /dev/null 2>&1 || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 1' INT TERM
+
+cat > "$dir/uptest.c" <<'SRC'
+#include <stdlib.h>
+
+__attribute__((noinline)) int uptest_func(int num, long scale)
+{
+	int doubled = num * 2;
+
+	asm volatile("" : "+r"(doubled));
+	return doubled + (int)scale;
+}
+
+int main(int argc, char **argv)
+{
+	int i, calls = argc > 1 ? atoi(argv[1]) : 1, sum = 0;
+
+	for (i = 0; i < calls; i++)
+		sum += uptest_func(20 + i, 1);
+	return sum > 0 ? 0 : 1;
+}
+SRC
+gcc -g -O0 -o "$dir/uptest" "$dir/uptest.c" || skip "cannot build the test program"
+prog=$dir/uptest
+# The line that computes 'doubled'; its value is known on the next line.
+line=$(grep -n 'asm volatile' "$dir/uptest.c" | cut -d: -f1)
+
+perf probe -q -d "$group:*" > /dev/null 2>&1 || true
+perf probe -x "$prog" -a "$group:entry=uptest_func num scale" ||
+	skip "perf probe cannot read the program's debug info"
+perf probe -x "$prog" -a "$group:atline=uptest.c:$line doubled"
+perf probe -x "$prog" -a "$group:exit=uptest_func%return \$retval"
+
+perf probe -l 2>&1 | tee "$dir/list"
+grep -q "$group:entry .*uptest_func" "$dir/list"
+grep -q "$group:atline .*uptest_func" "$dir/list"
+grep -q "$group:exit .*uptest_func%return" "$dir/list"
+
+# Per-task recording.
+perf record -q -o "$dir/perf.data" -e "$group:entry" -e "$group:atline" -e "$group:exit" \
+	-- "$prog" 3 2>&1
+perf script -i "$dir/perf.data" 2>&1 | tee "$dir/script"
+grep -q "$group:entry: (.*) num=20 scale=1" "$dir/script"
+grep -q "$group:entry: (.*) num=22 scale=1" "$dir/script"
+grep -q "$group:atline: (.*) doubled=42" "$dir/script"
+grep -q "$group:exit: (.* <- .*) arg1=0x2b" "$dir/script"
+test "$(grep -c "$group:entry:" "$dir/script")" -eq 3
+
+# Counting, per task and system-wide.
+perf stat -x, -e "$group:entry" -e "$group:exit" -- "$prog" 5 2> "$dir/stat"
+cat "$dir/stat"
+grep -q "^5,,$group:entry" "$dir/stat"
+grep -q "^5,,$group:exit" "$dir/stat"
+perf stat -a -x, -e "$group:entry" -- "$prog" 4 2> "$dir/stat"
+cat "$dir/stat"
+grep -q "^4,,$group:entry" "$dir/stat"
+
+perf probe -d "$group:*"
+! perf probe -l 2>&1 | grep -q "$group:"
+exit 0
