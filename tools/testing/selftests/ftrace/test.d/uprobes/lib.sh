@@ -7,7 +7,7 @@
 #	arch: $ARG1 $ARG2 $ARG3 (entry) and $RETREG.
 # sym_addr SYM: the address of SYM in $UPT.
 # file_offset SYM: the offset of SYM in the file $UPT.
-# trace_args EVENT: the argument part of EVENT's lines in trace.
+# trace_args EVENT: the argument part of EVENT's lines in trace (also logged).
 
 UPT_SRC=$FTRACETEST_ROOT/test.d/uprobes/uptarget.c
 
@@ -46,5 +46,6 @@ file_offset() {
 }
 
 trace_args() {
-	grep " $1: (" trace | sed 's/^.*) //'
+	grep " $1: (" trace | sed 's/^.*) //' | tee -a $TMPDIR/trace_args.log
+	cat $TMPDIR/trace_args.log >&2
 }
