@@ -50,31 +50,33 @@ prog=$dir/uptest
 line=$(grep -n 'asm volatile' "$dir/uptest.c" | cut -d: -f1)
 
 perf probe -q -d "$group:*" > /dev/null 2>&1 || true
-perf probe -x "$prog" -a "$group:entry=uptest_func num scale" ||
+# The return probe first: perf 6.1 fails to add one to a function that
+# already has an entry probe of its own ("Failed to find symbol").
+perf probe -x "$prog" -a "$group:exit=uptest_func%return \$retval" ||
 	skip "perf probe cannot read the program's debug info"
+perf probe -x "$prog" -a "$group:entry=uptest_func num scale"
 perf probe -x "$prog" -a "$group:atline=uptest.c:$line doubled"
-perf probe -x "$prog" -a "$group:exit=uptest_func%return \$retval"
 
 perf probe -l 2>&1 | tee "$dir/list"
 grep -q "$group:entry .*uptest_func" "$dir/list"
 grep -q "$group:atline .*uptest_func" "$dir/list"
-grep -q "$group:exit .*uptest_func%return" "$dir/list"
+grep -q "$group:exit__return .*uptest_func%return" "$dir/list"
 
 # Per-task recording.
-perf record -q -o "$dir/perf.data" -e "$group:entry" -e "$group:atline" -e "$group:exit" \
+perf record -q -o "$dir/perf.data" -e "$group:entry" -e "$group:atline" -e "$group:exit__return" \
 	-- "$prog" 3 2>&1
 perf script -i "$dir/perf.data" 2>&1 | tee "$dir/script"
 grep -q "$group:entry: (.*) num=20 scale=1" "$dir/script"
 grep -q "$group:entry: (.*) num=22 scale=1" "$dir/script"
 grep -q "$group:atline: (.*) doubled=42" "$dir/script"
-grep -q "$group:exit: (.* <- .*) arg1=0x2b" "$dir/script"
+grep -Eq "$group:exit__return: \(.* <- .*\) arg1=(43|0x2b)" "$dir/script"
 test "$(grep -c "$group:entry:" "$dir/script")" -eq 3
 
 # Counting, per task and system-wide.
-perf stat -x, -e "$group:entry" -e "$group:exit" -- "$prog" 5 2> "$dir/stat"
+perf stat -x, -e "$group:entry" -e "$group:exit__return" -- "$prog" 5 2> "$dir/stat"
 cat "$dir/stat"
 grep -q "^5,,$group:entry" "$dir/stat"
-grep -q "^5,,$group:exit" "$dir/stat"
+grep -q "^5,,$group:exit__return" "$dir/stat"
 perf stat -a -x, -e "$group:entry" -- "$prog" 4 2> "$dir/stat"
 cat "$dir/stat"
 grep -q "^4,,$group:entry" "$dir/stat"
