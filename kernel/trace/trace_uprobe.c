@@ -1011,28 +1011,27 @@ static bool event_has_probe(struct trace_uprobe *event, struct trace_uprobe *tu)
 	return false;
 }
 
+/* Log why a probe cannot join an existing event: @err, at word @word. */
+static int refuse_join(int word, int err)
+{
+	trace_probe_log_set_index(word);
+	__trace_probe_log_err(0, err);
+	return -EEXIST;
+}
+
 /* Add @tu as one more probe of the existing event of @event. */
 static int join_event(struct trace_uprobe *tu, struct trace_uprobe *event)
 {
 	int ret;
 
-	if (is_ret_probe(tu) != is_ret_probe(event)) {
-		trace_probe_log_set_index(0);
-		trace_probe_log_err(0, DIFF_PROBE_TYPE);
-		return -EEXIST;
-	}
+	if (is_ret_probe(tu) != is_ret_probe(event))
+		return refuse_join(0, TP_ERR_DIFF_PROBE_TYPE);
+	/* The first differing argument, counted from 1; arguments start at word 2. */
 	ret = trace_probe_compare_arg_type(&tu->tp, &event->tp);
-	if (ret) {
-		/* The index counts from the first argument, which is word 2. */
-		trace_probe_log_set_index(ret + 1);
-		trace_probe_log_err(0, DIFF_ARG_TYPE);
-		return -EEXIST;
-	}
-	if (event_has_probe(event, tu)) {
-		trace_probe_log_set_index(0);
-		trace_probe_log_err(0, SAME_PROBE);
-		return -EEXIST;
-	}
+	if (ret)
+		return refuse_join(ret + 1, TP_ERR_DIFF_ARG_TYPE);
+	if (event_has_probe(event, tu))
+		return refuse_join(0, TP_ERR_SAME_PROBE);
 
 	ret = trace_probe_append(&tu->tp, &event->tp);
 	if (ret)
