@@ -55,12 +55,19 @@ perf probe -x "$prog" -a "$group:entry=uptest_func num scale" ||
 perf probe -x "$prog" -a "$group:atline=uptest.c:$line doubled"
 # perf 6.1 cannot add a %return probe in the test guest ("Failed to find
 # symbol", with stock and new kernels alike): then the return probe is made
-# through tracefs, on the place perf chose for the entry probe.
+# through tracefs at the function's first instruction (a return probe
+# anywhere else would take the wrong stack slot for the return address).
 if ! perf probe -x "$prog" -a "$group:exit=uptest_func%return \$retval"; then
 	tracefs=/sys/kernel/tracing
 	[ -f $tracefs/uprobe_events ] || tracefs=/sys/kernel/debug/tracing
-	where=$(sed -n "s|^p:$group/entry \([^ ]*\) .*|\1|p" $tracefs/uprobe_events)
-	echo "r:$group/exit__return $where arg1=\$retval:s32" >> $tracefs/uprobe_events
+	addr=0x$(nm "$prog" | awk '$3 == "uptest_func" { print $1 }')
+	offset=$(readelf -lW "$prog" | awk '$1 == "LOAD" { print $2, $3, $5 }' |
+		while read off va size; do
+			if [ $((addr)) -ge $((va)) ] && [ $((addr)) -lt $((va + size)) ]; then
+				printf '0x%x\n' $((addr - va + off))
+			fi
+		done)
+	echo "r:$group/exit__return $prog:$offset arg1=\$retval:s32" >> $tracefs/uprobe_events
 fi
 
 perf probe -l 2>&1 | tee "$dir/list"
@@ -68,9 +75,7 @@ grep -q "$group:entry .*uptest_func" "$dir/list"
 grep -q "$group:atline .*uptest_func" "$dir/list"
 grep -q "$group:exit__return " "$dir/list"
 
-# Per-task recording.  The return probe is recorded on its own: together with
-# the source-line probe, perf record on stock 6.12 leaves the program with a
-# corrupt frame pointer (it segfaults after the probed function returns).
+# Per-task recording, the return probe in a run of its own.
 perf record -q -o "$dir/perf.data" -e "$group:entry" -e "$group:atline" -- "$prog" 3 2>&1
 perf script -i "$dir/perf.data" 2>&1 | tee "$dir/script"
 perf record -q -o "$dir/perf.data" -e "$group:exit__return" -- "$prog" 3 2>&1
