@@ -7,6 +7,11 @@ results=$1 src=$2 selftests=$3 suites=${4:-selftests ftrace perf}
 : > "$results"
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
+# Each suite's full output, for reading a failure afterwards.
+logs=${results%.txt}.logs
+rm -rf "$logs"
+mkdir -p "$logs"
+
 record() { echo "$*" >> "$results"; }
 banner() { printf '\n===== %s =====\n' "$*"; }
 
@@ -22,9 +27,10 @@ suite_selftests()
 	for t in "$selftests"/*; do
 		[ -x "$t" ] || continue
 		echo "--- $(basename "$t")"
+		local name=$(basename "$t")
 		(cd /tmp && timeout 600 "$t") 2>&1 | tee /tmp/tap.out
 		local rc=${PIPESTATUS[0]}
-		local name=$(basename "$t")
+		cp /tmp/tap.out "$logs/$name.log"
 		if ! grep -qE '^(not )?ok ' /tmp/tap.out; then
 			record "FAIL selftests/$name: exit $rc, no TAP result"
 			continue

@@ -730,18 +730,18 @@ static int trace_uprobe_enable(struct trace_event_call *call,
 	if (WARN_ON_ONCE(!tp))
 		return -ENODEV;
 
+	/*
+	 * An event serves either ftrace files or perf at a time, never both: their
+	 * consumers filter processes differently (perf per task, ftrace none).
+	 */
+	if (trace_probe_test_flag(tp, file ? TP_FLAG_PROFILE : TP_FLAG_TRACE))
+		return -EINTR;
 	was_enabled = trace_probe_is_enabled(tp);
-	if (file) {
-		if (trace_probe_test_flag(tp, TP_FLAG_PROFILE))
-			return -EINTR;
-		ret = trace_probe_add_file(tp, file);
-		if (ret)
-			return ret;
-	} else {
-		if (trace_probe_test_flag(tp, TP_FLAG_TRACE))
-			return -EINTR;
+	ret = file ? trace_probe_add_file(tp, file) : 0;
+	if (ret)
+		return ret;
+	if (!file)
 		trace_probe_set_flag(tp, TP_FLAG_PROFILE);
-	}
 	if (was_enabled)
 		return 0;
 
