@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The edges of out-of-line stepping: a probed instruction that faults must fault as it
+ * would unprobed (same signal, same address, the program counter on the instruction
+ * itself, never in the XOL area), and more tasks stepping at once than the XOL area has
+ * slots must wait for a slot, not fail.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <ucontext.h>
+
+#include "kselftest_harness.h"
+#include "targets.h"
+#include "uprobes_helpers.h"
+
+#define NR_STEPPERS	48	/* more than the 31 slots of a 4 KiB XOL page */
+#define STEPPER_CALLS	40
+
+#if defined(__x86_64__)
+/* A load through the argument: x86 steps it out of line (it is not emulated). */
+asm(".text\n"
+	".globl flt_load\n"
+	".type flt_load, @function\n"
+	"flt_load:\n"
+	"\tmov (%rdi), %rax\n"
+	"\tret\n"
+	".size flt_load, . - flt_load\n");
+long flt_load(const long *p);
+#define HAVE_FLT_LOAD 1
+#endif
+
+static sigjmp_buf fault_env;
+static volatile uintptr_t fault_addr, fault_pc;
+static volatile int fault_sig;
+
+static void on_fault(int sig, siginfo_t *info, void *uc_void)
+{
+#ifdef HAVE_FLT_LOAD
+	ucontext_t *uc = uc_void;
+
+	fault_pc = uc->uc_mcontext.gregs[REG_RIP];
+#endif
+	fault_sig = sig;
+	fault_addr = (uintptr_t)info->si_addr;
+	siglongjmp(fault_env, 1);
+}
+
+FIXTURE(fault) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(fault)
+{
+	const char *why = uprobes_unavailable();
+
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, probe_remove_all());
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(fault)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+/*
+ * The probed load faults on a bad pointer: SIGSEGV with si_addr the bad pointer and
+ * the saved program counter on the probed instruction, as without the probe; the
+ * probe counted the hit, and the same instruction then works on a good pointer.
+ */
+TEST_F(fault, fault_in_stepped_instruction)
+{
+#ifdef HAVE_FLT_LOAD
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
+	static const long good = 0x5eed;
+	long off, round;
+
+	off = elf_sym_offset(self->exe, "flt_load");
+	ASSERT_LT(0, off);
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, NULL));
+	ASSERT_EQ(0, probe_add("p:%s/load %s:0x%lx", PROBE_GROUP, self->exe, off));
+	ASSERT_EQ(0, probe_enable("load", true));
+
+	for (round = 0; round < 3; round++) {
+		fault_sig = 0;
+		if (!sigsetjmp(fault_env, 1))
+			flt_load((const long *)(0x1000 + round * 8));
+		EXPECT_EQ(SIGSEGV, fault_sig);
+		EXPECT_EQ(0x1000 + round * 8, fault_addr);
+		EXPECT_EQ((uintptr_t)flt_load, fault_pc) {
+			TH_LOG("fault reported at %#lx, the probed load is at %p",
+			       (unsigned long)fault_pc, flt_load);
+		}
+		EXPECT_EQ(good, flt_load(&good));
+	}
+	ASSERT_EQ(0, probe_enable("load", false));
+	EXPECT_EQ(6, probe_hits("load"));
+	signal(SIGSEGV, SIG_DFL);
+#else
+	SKIP(return, "the faulting load is written for x86-64");
+#endif
+}
+
+struct stepper {
+	pthread_t thread;
+	pthread_barrier_t *start;
+	long id, bad;
+};
+
+static void *stepper_run(void *arg)
+{
+	struct stepper *s = arg;
+	long i;
+
+	pthread_barrier_wait(s->start);
+	for (i = 0; i < STEPPER_CALLS; i++)
+		s->bad += tgt_sstep(s->id + i, 5) != (s->id + i + 3) * 5;
+	return NULL;
+}
+
+/*
+ * NR_STEPPERS threads step the same probed instruction at once, more than there are
+ * XOL slots: every call computes the right value and every hit is counted.
+ */
+TEST_F_TIMEOUT(fault, more_steppers_than_slots, 120)
+{
+	struct stepper s[NR_STEPPERS];
+	pthread_barrier_t start;
+	long off, bad = 0;
+	int i;
+
+	off = elf_sym_offset(self->exe, "tgt_sstep");
+	ASSERT_LT(0, off);
+	ASSERT_EQ(0, probe_add("p:%s/sstep %s:0x%lx", PROBE_GROUP, self->exe, off));
+	ASSERT_EQ(0, probe_enable("sstep", true));
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, NR_STEPPERS));
+	for (i = 0; i < NR_STEPPERS; i++) {
+		s[i] = (struct stepper){ .start = &start, .id = i * 1000 };
+		ASSERT_EQ(0, pthread_create(&s[i].thread, NULL, stepper_run, &s[i]));
+	}
+	for (i = 0; i < NR_STEPPERS; i++) {
+		ASSERT_EQ(0, pthread_join(s[i].thread, NULL));
+		bad += s[i].bad;
+	}
+	pthread_barrier_destroy(&start);
+	ASSERT_EQ(0, probe_enable("sstep", false));
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(NR_STEPPERS * STEPPER_CALLS, probe_hits("sstep"));
+}
+
+TEST_HARNESS_MAIN
