@@ -2,15 +2,18 @@
 /*
  * The edges of out-of-line stepping: a probed instruction that faults must fault as it
  * would unprobed (same signal, same address, the program counter on the instruction
- * itself, never in the XOL area), and more tasks stepping at once than the XOL area has
- * slots must wait for a slot, not fail.
+ * itself, never in the XOL area), more tasks stepping at once than the XOL area has
+ * slots must wait for a slot, not fail, and changing the protection of probed text
+ * neither loses the breakpoint nor leaves it behind.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "targets.h"
@@ -152,6 +155,37 @@ TEST_F_TIMEOUT(fault, more_steppers_than_slots, 120)
 	ASSERT_EQ(0, probe_enable("sstep", false));
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(NR_STEPPERS * STEPPER_CALLS, probe_hits("sstep"));
+}
+
+/*
+ * mprotect() of the probed text to writable and back splits and merges its mapping
+ * (uprobes sees each piece come and go): the probe keeps counting every call, results
+ * stay right, and after removal the text equals the file again.
+ */
+TEST_F(fault, mprotect_probed_text)
+{
+	long page = sysconf(_SC_PAGESIZE), off, i, bad = 0;
+	uintptr_t text = (uintptr_t)tgt_leaf & ~(uintptr_t)(page - 1);
+	unsigned long first = 0;
+	int prot, step;
+
+	off = elf_sym_offset(self->exe, "tgt_leaf");
+	ASSERT_LT(0, off);
+	ASSERT_EQ(0, probe_add("p:%s/leaf %s:0x%lx", PROBE_GROUP, self->exe, off));
+	ASSERT_EQ(0, probe_enable("leaf", true));
+	for (step = 0; step < 3; step++) {
+		prot = step == 1 ? PROT_READ | PROT_WRITE | PROT_EXEC : PROT_READ | PROT_EXEC;
+		ASSERT_EQ(0, mprotect((void *)text, page, prot));
+		for (i = 0; i < 10; i++)
+			bad += tgt_leaf(i) != i * 7 + 3;
+	}
+	ASSERT_EQ(0, probe_enable("leaf", false));
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(30, probe_hits("leaf"));
+	ASSERT_EQ(0, probe_remove_all());
+	EXPECT_EQ(0, proc_text_diff(getpid(), self->exe, &first)) {
+		TH_LOG("text differs from the file at %#lx", first);
+	}
 }
 
 TEST_HARNESS_MAIN
