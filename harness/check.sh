@@ -18,6 +18,8 @@ fi
 step "running the suites in the $variant guest"
 results=$BUILD/results-$variant.txt
 rc=0
+# A debug kernel runs the suites several times slower.
+[ "$DEBUG" = 1 ] && export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 "$REPO/harness/vm.sh" "bash $REPO/harness/guest-check.sh $results $SRC $selftests '${SUITES:-selftests ftrace perf}'" || rc=$?
 
 printf '\n===== summary (%s) =====\n' "$variant"

@@ -40,11 +40,11 @@ if [ $interactive = 1 ]; then
 	exit 0
 fi
 
-status=0
+set +e
 timeout --foreground -k 5 "$timeout" "${qemu_cmd[@]}" < /dev/null 2>&1 | tee "$run_dir/console" |
-	grep --line-buffered -v -E '^.\[[0-9;?]*[a-zA-Z]|SeaBIOS|iPXE|^Booting from|^Press Ctrl-B|^sysrq: Resetting|^\s*$' ||
-	true
-status=${PIPESTATUS[0]}
+	grep --line-buffered -v -E '^.\[[0-9;?]*[a-zA-Z]|SeaBIOS|iPXE|^Booting from|^Press Ctrl-B|^sysrq: Resetting|^\s*$'
+status=${PIPESTATUS[0]}	# the guest's, not the filter's
+set -e
 if [ $status = 124 ] || [ $status = 137 ]; then
 	echo "vm: guest still running after ${timeout}s: killed (set VM_TIMEOUT to wait longer)" >&2
 	exit 124
@@ -54,10 +54,13 @@ report='BUG:|Oops|WARNING:|Kernel panic|KASAN|KFENCE|UBSAN'
 report="$report|possible circular locking|possible recursive locking|inconsistent lock state"
 report="$report|suspicious RCU usage|lock held when returning|sleeping function called"
 report="$report|list_(add|del) corruption|refcount_t:|Call Trace:"
-# The kernel's own log when the guest lived to save it (the console also carries the
-# command's output, which may say these words); the console when it did not.
+# The kernel's own log when the guest lived to save it. When it did not, the console,
+# which also carries the command's output: there only the unmistakable kernel lines.
 kernel_log=$run_dir/dmesg
-[ -s "$kernel_log" ] || kernel_log=$run_dir/console
+if [ ! -s "$kernel_log" ]; then
+	kernel_log=$run_dir/console
+	report='BUG:|Oops|Kernel panic|Call Trace:'
+fi
 if grep -qE "$report" "$kernel_log"; then
 	keep=$BUILD/vm/failed-$(date +%Y%m%d-%H%M%S)
 	cp -r "$run_dir" "$keep"
