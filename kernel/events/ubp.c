@@ -218,11 +218,12 @@ static vm_fault_t xol_fault(const struct vm_special_mapping *sm, struct vm_area_
 			    struct vm_fault *vmf)
 {
 	struct xol_area *area = vma->vm_mm->uprobes_state.xol_area;
+	struct page *page = area && !vmf->pgoff ? area->page : NULL;
 
-	if (!area || vmf->pgoff)
+	if (!page)
 		return VM_FAULT_SIGBUS;
-	vmf->page = area->page;
-	get_page(vmf->page);
+	get_page(page);		/* the page table's reference, dropped on unmap */
+	vmf->page = page;
 	return 0;
 }
 

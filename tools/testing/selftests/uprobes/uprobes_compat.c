@@ -223,13 +223,10 @@ static bool out_value(const char *out, const char *what, int round, long *val)
 
 FIXTURE_SETUP(compat)
 {
-	const char *why = uprobes_unavailable();
 	char src[PATH_MAX];
 	int rc;
 
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	ASSERT_EQ(0, trace_clear());
 	ASSERT_NE(NULL, self_path());
 	snprintf(src, sizeof(src), "%s", self_path());

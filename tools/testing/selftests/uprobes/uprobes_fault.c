@@ -57,11 +57,7 @@ FIXTURE(fault) {
 
 FIXTURE_SETUP(fault)
 {
-	const char *why = uprobes_unavailable();
-
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	self->exe = self_path();
 	ASSERT_NE(NULL, self->exe);
 }

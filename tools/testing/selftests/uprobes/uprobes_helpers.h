@@ -47,6 +47,18 @@ const struct insn_fn *insn_fn_find(const struct insn_fn *fns, unsigned int nr,
 /* NULL when probes can be made here, else why not (not root, no uprobe_events). */
 const char *uprobes_unavailable(void);
 
+/*
+ * The start of every fixture's setup (it may SKIP and ASSERT, so it is a macro): skip
+ * where uprobes cannot be used here, and clear what an earlier test left behind.
+ */
+#define UPROBES_FIXTURE_START() do {					\
+	const char *__why = uprobes_unavailable();			\
+									\
+	if (__why)							\
+		SKIP(return, "%s", __why);				\
+	ASSERT_EQ(0, probe_remove_all());				\
+} while (0)
+
 int probe_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int probe_del(const char *event);
 int probe_enable(const char *event, bool on);

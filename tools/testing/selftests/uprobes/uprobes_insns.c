@@ -20,11 +20,7 @@ FIXTURE(insns) {
 
 FIXTURE_SETUP(insns)
 {
-	const char *why = uprobes_unavailable();
-
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	self->exe = self_path();
 	ASSERT_NE(NULL, self->exe);
 }

@@ -101,15 +101,12 @@ FIXTURE_SETUP(kill)
 		{ "tgt_sstep", "sstep" }, { "tgt_leaf", "leaf" }, { "kill_outer", "outer" },
 	};
 	const struct insn_fn *sstep = insn_fn_find(insn_fns, ARRAY_SIZE(insn_fns), "tgt_sstep");
-	const char *why = uprobes_unavailable();
 	int fds[2], i;
 	pid_t pid;
 	long off;
 	char c;
 
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	self->exe = self_path();
 	ASSERT_NE(NULL, self->exe);
 	ASSERT_NE(NULL, sstep);

@@ -32,11 +32,7 @@ FIXTURE(mem) {
 
 FIXTURE_SETUP(mem)
 {
-	const char *why = uprobes_unavailable();
-
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	self->exe = self_path();
 	ASSERT_NE(NULL, self->exe);
 	self->leaf_off = elf_sym_offset(self->exe, "tgt_leaf");

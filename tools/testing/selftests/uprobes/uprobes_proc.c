@@ -108,12 +108,9 @@ FIXTURE(proc) {
 
 FIXTURE_SETUP(proc)
 {
-	const char *why = uprobes_unavailable();
 	char exe[PATH_MAX];
 
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	ASSERT_EQ(0, trace_clear());
 	ASSERT_NE(NULL, self_path());
 	self->work_off = elf_sym_offset(self_path(), "proc_work");

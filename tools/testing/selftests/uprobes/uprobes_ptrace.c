@@ -188,11 +188,7 @@ FIXTURE(ptrace) {
 
 FIXTURE_SETUP(ptrace)
 {
-	const char *why = uprobes_unavailable();
-
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	self->exe = self_path();
 	ASSERT_NE(NULL, self->exe);
 	ASSERT_LT(0, elf_sym_offset(self->exe, "ptr_fn"));

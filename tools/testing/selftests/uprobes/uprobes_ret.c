@@ -50,11 +50,7 @@ FIXTURE(ret) {
 
 FIXTURE_SETUP(ret)
 {
-	const char *why = uprobes_unavailable();
-
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	ASSERT_EQ(0, trace_clear());
 	self->exe = self_path();
 	ASSERT_NE(NULL, self->exe);

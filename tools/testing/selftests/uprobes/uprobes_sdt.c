@@ -81,11 +81,7 @@ FIXTURE(sdt) {
 
 FIXTURE_SETUP(sdt)
 {
-	const char *why = uprobes_unavailable();
-
-	if (why)
-		SKIP(return, "%s", why);
-	ASSERT_EQ(0, probe_remove_all());
+	UPROBES_FIXTURE_START();
 	self->exe = self_path();
 	ASSERT_NE(NULL, self->exe);
 	ASSERT_EQ(0, elf_sdt_note(self->exe, "uprobes_test", "tick", &self->pc_off,
