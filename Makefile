@@ -5,6 +5,7 @@
 #   make vm-run CMD='...'     run one command in the guest
 #   make shell                an interactive guest shell
 #   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
+#   make probe-coverage       function entries each kernel runs without a step: bench/COVERAGE.md
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
 ARCH ?= x86_64
 KERNEL ?= ours
@@ -13,7 +14,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree vm-run shell run check bench clean
+.PHONY: all deps build tree vm-run shell run check bench probe-coverage clean
 all: build
 
 deps:
@@ -40,6 +41,9 @@ check: deps
 
 bench: deps
 	@$(H)/bench/bench.sh
+
+probe-coverage: deps
+	@$(H)/bench/coverage.sh
 
 clean:
 	rm -rf build/obj build/vm

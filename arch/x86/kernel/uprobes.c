@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * uprobes for x86: instruction analysis, emulation, out-of-line stepping, return
- * address hijacking and the trap hooks. 64-bit and 32-bit (compat) tasks.
+ * uprobes for x86: instruction analysis, out-of-line stepping, return address
+ * hijacking and the trap hooks. 64-bit and 32-bit (compat) tasks.
  *
  * The analysis decodes the probed instruction once (arch/x86/lib/insn.c) and picks
- * its ops: instructions whose effect is simple to reproduce exactly (nops, push of a
- * register, relative jumps, calls and conditional branches, loops) are emulated at
- * the hit; anything else is copied to an XOL slot and single-stepped there, with
+ * its ops: instructions whose effect we reproduce exactly (moves, arithmetic and
+ * compares, lea, stack instructions, branches, nops: uprobes_emulate.c) are emulated
+ * at the hit; anything else is copied to an XOL slot and single-stepped there, with
  * RIP-relative operands rewritten to go through a scratch register that holds the
  * address RIP would have had. Instructions that cannot run safely out of line are
  * refused.
@@ -26,6 +26,8 @@
 #include <asm/shstk.h>
 #include <asm/unistd.h>
 
+#include "uprobes_insn.h"
+
 /* thread.trap_nr while a step runs; any trap in the stepped instruction overwrites it. */
 #define UPROBE_TRAP_NR		UINT_MAX
 
@@ -34,204 +36,6 @@
 #define UPROBE_FIX_CALL		0x02	/* a call pushed a return address in the slot */
 #define UPROBE_FIX_RIP		0x04	/* a scratch register stood in for RIP */
 #define UPROBE_FIX_POPF		0x08	/* the instruction set TF itself: leave TF alone */
-
-/**
- * struct uprobe_insn_ops - how one kind of instruction is handled at a hit
- * @emulate: do the instruction's work on @regs; false if it cannot (a fault in
- *	user memory): then it is stepped, and faults as it would have.
- * @pre_xol: extra preparation before a step.
- * @post_xol: extra work after a step.
- * @abort: undo @pre_xol when the step is cut short.
- */
-struct uprobe_insn_ops {
-	bool (*emulate)(struct arch_uprobe *aup, struct pt_regs *regs);
-	void (*pre_xol)(struct arch_uprobe *aup, struct pt_regs *regs);
-	int (*post_xol)(struct arch_uprobe *aup, struct pt_regs *regs);
-	void (*abort)(struct arch_uprobe *aup, struct pt_regs *regs);
-};
-
-/* pt_regs offsets of the general registers, by their encoding in instructions. */
-static const u8 gpr_offset[] = {
-	offsetof(struct pt_regs, ax), offsetof(struct pt_regs, cx),
-	offsetof(struct pt_regs, dx), offsetof(struct pt_regs, bx),
-	offsetof(struct pt_regs, sp), offsetof(struct pt_regs, bp),
-	offsetof(struct pt_regs, si), offsetof(struct pt_regs, di),
-#ifdef CONFIG_X86_64
-	offsetof(struct pt_regs, r8), offsetof(struct pt_regs, r9),
-	offsetof(struct pt_regs, r10), offsetof(struct pt_regs, r11),
-	offsetof(struct pt_regs, r12), offsetof(struct pt_regs, r13),
-	offsetof(struct pt_regs, r14), offsetof(struct pt_regs, r15),
-#endif
-};
-
-static unsigned long *reg_at(struct pt_regs *regs, u8 offset)
-{
-	return (void *)regs + offset;
-}
-
-static bool task_is_64bit(struct pt_regs *regs)
-{
-	return user_64bit_mode(regs);
-}
-
-/* Size of a stack slot (push, return address) in the current task. */
-static unsigned int stack_word(struct pt_regs *regs)
-{
-	return task_is_64bit(regs) ? 8 : 4;
-}
-
-static int push_user(struct pt_regs *regs, unsigned long val, unsigned int size)
-{
-	unsigned long sp = regs->sp - size;
-
-	if (copy_to_user((void __user *)sp, &val, size))
-		return -EFAULT;
-	regs->sp = sp;
-	return 0;
-}
-
-/* ---------------------------------------------------------------------------- */
-/* Emulated kinds.                                                              */
-
-static bool nop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	regs->ip += aup->ilen;
-	return true;
-}
-
-static const struct uprobe_insn_ops nop_ops = {
-	.emulate	= nop_emulate,
-};
-
-static bool push_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	if (push_user(regs, *reg_at(regs, aup->reg), aup->size))
-		return false;
-	regs->ip += aup->ilen;
-	return true;
-}
-
-static const struct uprobe_insn_ops push_ops = {
-	.emulate	= push_emulate,
-};
-
-/* pushf: push the flags the program sees, not the TF of our own step. */
-static bool pushf_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	unsigned long flags = regs->flags & ~(X86_EFLAGS_RF | X86_EFLAGS_VM);
-
-	if (push_user(regs, flags, aup->size))
-		return false;
-	regs->ip += aup->ilen;
-	return true;
-}
-
-static const struct uprobe_insn_ops pushf_ops = {
-	.emulate	= pushf_emulate,
-};
-
-/* Is condition code @cc (the low nibble of a jcc opcode) true for @flags? */
-static bool condition_holds(u8 cc, unsigned long flags)
-{
-	bool cf = flags & X86_EFLAGS_CF, zf = flags & X86_EFLAGS_ZF;
-	bool sf = flags & X86_EFLAGS_SF, of = flags & X86_EFLAGS_OF;
-	bool pf = flags & X86_EFLAGS_PF;
-	bool holds;
-
-	switch (cc >> 1) {
-	case 0:
-		holds = of;			/* jo */
-		break;
-	case 1:
-		holds = cf;			/* jb */
-		break;
-	case 2:
-		holds = zf;			/* je */
-		break;
-	case 3:
-		holds = cf || zf;		/* jbe */
-		break;
-	case 4:
-		holds = sf;			/* js */
-		break;
-	case 5:
-		holds = pf;			/* jp */
-		break;
-	case 6:
-		holds = sf != of;		/* jl */
-		break;
-	default:
-		holds = zf || sf != of;		/* jle */
-		break;
-	}
-	return (cc & 1) ? !holds : holds;	/* odd codes are the negations */
-}
-
-/* What a relative branch jumps to; 32-bit tasks wrap within 4 GiB. */
-static unsigned long branch_target(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	unsigned long next = regs->ip + aup->ilen;
-	unsigned long dest = next + aup->target;
-
-	return task_is_64bit(regs) ? dest : (u32)dest;
-}
-
-static bool jmp_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	regs->ip = branch_target(aup, regs);
-	return true;
-}
-
-static bool jcc_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	if (condition_holds(aup->cond, regs->flags))
-		regs->ip = branch_target(aup, regs);
-	else
-		regs->ip += aup->ilen;
-	return true;
-}
-
-static bool call_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	if (push_user(regs, regs->ip + aup->ilen, stack_word(regs)))
-		return false;
-	regs->ip = branch_target(aup, regs);
-	return true;
-}
-
-/* loopne, loope, loop (e0-e2) and jrcxz (e3); cond is the opcode's low bits. */
-static bool loop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	unsigned long count = regs->cx;
-	bool jump;
-
-	if (!task_is_64bit(regs))
-		count = (u32)count;
-	if (aup->cond == 3) {
-		jump = !count;
-	} else {
-		count--;
-		if (task_is_64bit(regs))
-			regs->cx = count;
-		else
-			regs->cx = (regs->cx & ~0xffffffffUL) | (u32)count;
-		jump = count != 0;
-		if (aup->cond == 0)
-			jump &= !(regs->flags & X86_EFLAGS_ZF);
-		else if (aup->cond == 1)
-			jump &= !!(regs->flags & X86_EFLAGS_ZF);
-	}
-	if (jump)
-		regs->ip = branch_target(aup, regs);
-	else
-		regs->ip += aup->ilen;
-	return true;
-}
-
-static const struct uprobe_insn_ops jmp_ops = { .emulate = jmp_emulate };
-static const struct uprobe_insn_ops jcc_ops = { .emulate = jcc_emulate };
-static const struct uprobe_insn_ops call_ops = { .emulate = call_emulate };
-static const struct uprobe_insn_ops loop_ops = { .emulate = loop_emulate };
 
 /* ---------------------------------------------------------------------------- */
 /* Stepped kinds.                                                               */
@@ -339,110 +143,6 @@ static bool insn_refused(struct insn *insn)
 	return false;
 }
 
-/* Does @insn carry the legacy prefix @byte? */
-static bool insn_has_prefix(struct insn *insn, insn_byte_t byte)
-{
-	insn_byte_t prefix;
-	int i;
-
-	for_each_insn_prefix(insn, i, prefix)
-		if (prefix == byte)
-			return true;
-	return false;
-}
-
-/* An operand-size prefix changes what a branch or push does: we step none of those. */
-static bool has_opsize_prefix(struct insn *insn)
-{
-	return insn_has_prefix(insn, 0x66);
-}
-
-/* Is it a nop that touches nothing, so that moving ip on is all there is to it? */
-static bool insn_is_plain_nop(struct insn *insn)
-{
-	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
-	u8 modrm = insn->modrm.bytes[0];
-
-	if (insn->opcode.nbytes == 1 && op == 0x90)	/* nop, pause; not xchg %r8,%rax */
-		return !insn->rex_prefix.nbytes || !X86_REX_B(insn->rex_prefix.bytes[0]);
-	if (insn->opcode.nbytes == 2 && op == 0x0f) {
-		if (op2 == 0x1f && X86_MODRM_REG(modrm) == 0)	/* nopw/nopl m */
-			return true;
-		/* endbr64, endbr32: nops while user IBT is not enabled */
-		if (op2 == 0x1e && insn_has_prefix(insn, 0xf3) &&
-		    (modrm == 0xfa || modrm == 0xfb))
-			return true;
-	}
-	return false;
-}
-
-/* Pick an emulated kind for @insn; false if none fits. */
-static bool choose_emulation(struct arch_uprobe *aup, struct insn *insn)
-{
-	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
-	unsigned int word = insn->x86_64 ? 8 : 4;
-
-	if (insn_is_plain_nop(insn)) {
-		aup->ops = &nop_ops;
-		return true;
-	}
-	if (has_opsize_prefix(insn))
-		return false;
-
-	if (insn->opcode.nbytes == 1) {
-		switch (op) {
-		case 0x50 ... 0x57:				/* push reg */
-			aup->reg = gpr_offset[(op & 7) +
-				(insn->rex_prefix.nbytes &&
-				 X86_REX_B(insn->rex_prefix.bytes[0]) ? 8 : 0)];
-			aup->size = word;
-			aup->ops = &push_ops;
-			return true;
-		case 0x9c:					/* pushf */
-			aup->size = word;
-			aup->ops = &pushf_ops;
-			return true;
-		case 0xe8:					/* call rel32 */
-			aup->target = insn->immediate.value;
-			aup->ops = &call_ops;
-			return true;
-		case 0xe9: case 0xeb:				/* jmp rel */
-			aup->target = insn->immediate.value;
-			aup->ops = &jmp_ops;
-			return true;
-		case 0x70 ... 0x7f:				/* jcc rel8 */
-			aup->target = insn->immediate.value;
-			aup->cond = op & 0xf;
-			aup->ops = &jcc_ops;
-			return true;
-		case 0xe0 ... 0xe3:				/* loop*, jrcxz */
-			if (insn_has_prefix(insn, 0x67))
-				return false;
-			aup->target = insn->immediate.value;
-			aup->cond = op & 3;
-			aup->ops = &loop_ops;
-			return true;
-		}
-	} else if (insn->opcode.nbytes == 2 && op == 0x0f && op2 >= 0x80 && op2 <= 0x8f) {
-		aup->target = insn->immediate.value;		/* jcc rel32 */
-		aup->cond = op2 & 0xf;
-		aup->ops = &jcc_ops;
-		return true;
-	}
-	return false;
-}
-
-/* A relative branch we could not emulate (operand-size or address-size prefixed). */
-static bool insn_is_relative_branch(struct insn *insn)
-{
-	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
-
-	if (insn->opcode.nbytes == 1)
-		return op == 0xe8 || op == 0xe9 || op == 0xeb ||
-		       (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3);
-	return insn->opcode.nbytes == 2 && op == 0x0f && op2 >= 0x80 && op2 <= 0x8f;
-}
-
 /*
  * Rewrite a RIP-relative operand of @aup->ixol as [scratch + disp32]: mod 00 rm 101
  * becomes mod 10 rm <scratch>. The scratch register is one the instruction does not
@@ -473,7 +173,7 @@ static int riprel_rewrite(struct arch_uprobe *aup, struct insn *insn)
 	if (i == ARRAY_SIZE(candidates))
 		return -ENOTSUPP;
 
-	aup->scratch = gpr_offset[candidates[i]];
+	aup->scratch = uprobe_gpr_offset[candidates[i]];
 	cursor = aup->ixol + insn_offset_modrm(insn);
 	*cursor = 0x80 | (modrm & 0x38) | candidates[i];
 	/* REX.B would turn the scratch register into r14/r15: clear it. */
@@ -543,9 +243,9 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 	aup->ilen = insn.length;
 	aup->fixups = 0;
 	memcpy(aup->ixol, aup->insn, sizeof(aup->ixol));
-	if (choose_emulation(aup, &insn))
+	if (uprobe_choose_emulation(aup, &insn))
 		return 0;
-	if (insn_is_relative_branch(&insn))
+	if (uprobe_insn_is_relative_branch(&insn))
 		return -ENOTSUPP;
 	return choose_stepping(aup, &insn);
 }

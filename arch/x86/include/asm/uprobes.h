@@ -20,30 +20,71 @@ typedef u8 uprobe_opcode_t;
 
 struct uprobe_insn_ops;
 
+/* No register in a field of struct arch_uprobe_rm. */
+#define UPROBE_NO_REG			0xff
+
+/* Bits in arch_uprobe_rm.flags. */
+#define UPROBE_RM_REG			0x01	/* the operand is register @base itself */
+#define UPROBE_RM_RIP			0x02	/* the address is relative to the next ip */
+#define UPROBE_RM_ADDR32		0x04	/* the address wraps at 4 GiB */
+
+/**
+ * struct arch_uprobe_rm - the ModRM operand of an emulated instruction, decoded once
+ * @disp: displacement
+ * @base: pt_regs offset of the base register (or of the register operand itself),
+ *	or UPROBE_NO_REG
+ * @index: pt_regs offset of the index register, or UPROBE_NO_REG
+ * @scale: the index is shifted left by this much
+ * @seg: INAT_SEG_REG_FS or INAT_SEG_REG_GS for a segment with a base, else 0
+ * @flags: UPROBE_RM_* bits
+ */
+struct arch_uprobe_rm {
+	s32				disp;
+	u8				base;
+	u8				index;
+	u8				scale;
+	u8				seg;
+	u8				flags;
+};
+
 /**
  * struct arch_uprobe - a probed instruction as analyzed
  * @insn: its bytes as in the file (perf's unwinder reads them)
  * @ixol: what runs in the XOL slot: @insn, RIP-relative operands rewritten
  * @ops: what to do at a hit, chosen by the analysis
+ * @imm: immediate operand of an emulated instruction, sign-extended
+ * @rm: the ModRM operand of an emulated instruction
+ * @target: branch displacement (emulated branches)
  * @ilen: the instruction's length
  * @fixups: UPROBE_FIX_* work after a step
  * @scratch: pt_regs offset of the register standing in for RIP in @ixol
- * @target: branch displacement (emulated branches)
  * @cond: condition code of a jcc, or the kind of loop
- * @reg: pt_regs offset of a pushed register
- * @size: operand size of a push, or of a return address
+ * @reg: pt_regs offset of the register operand (a push, ModRM.reg, an opcode's)
+ * @size: operand size of an emulated instruction, or of a return address
+ * @src_size: size of the source of an emulated move (differs when it extends)
+ * @alu: the operation of an emulated arithmetic instruction
+ * @dst: where an emulated move or arithmetic instruction writes (an operand kind)
+ * @src: where it reads its (second) value from
+ * @sign_extend: the move sign-extends its source
  */
 struct arch_uprobe {
 	u8				insn[MAX_UINSN_BYTES];
 	u8				ixol[MAX_UINSN_BYTES];
 	const struct uprobe_insn_ops	*ops;
+	long				imm;
+	struct arch_uprobe_rm		rm;
+	s32				target;
 	u8				ilen;
 	u8				fixups;
 	u8				scratch;
 	u8				cond;
 	u8				reg;
 	u8				size;
-	s32				target;
+	u8				src_size;
+	u8				alu;
+	u8				dst;
+	u8				src;
+	bool				sign_extend;
 };
 
 /* Saved across one out-of-line step. */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Just enough of the kernel's headers for probe-coverage to compile the x86 uprobes
+ * analysis (arch/x86/kernel/uprobes_emulate.c) in user space and ask it which
+ * instructions it emulates. Nothing here runs at a hit: user accesses fail.
+ */
+#ifndef PROBE_COVERAGE_KERNEL_SHIM_H
+#define PROBE_COVERAGE_KERNEL_SHIM_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <linux/types.h>
+#include <linux/kernel.h>
+
+#define __user
+#define CONFIG_X86_64 1
+#include <errno.h>
+#define MAX_UINSN_BYTES 16
+
+struct pt_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+	unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
+
+#define X86_EFLAGS_CF	0x0001UL
+#define X86_EFLAGS_PF	0x0004UL
+#define X86_EFLAGS_AF	0x0010UL
+#define X86_EFLAGS_ZF	0x0040UL
+#define X86_EFLAGS_SF	0x0080UL
+#define X86_EFLAGS_TF	0x0100UL
+#define X86_EFLAGS_OF	0x0800UL
+#define X86_EFLAGS_RF	0x00010000UL
+#define X86_EFLAGS_VM	0x00020000UL
+
+static inline int user_64bit_mode(struct pt_regs *regs) { return 1; }
+static inline int shstk_is_enabled(void) { return 0; }
+static inline unsigned long insn_get_seg_base(struct pt_regs *regs, int seg) { return -1UL; }
+#define get_user(x, ptr)	({ (x) = 0; -14; })
+#define put_user(x, ptr)	({ (void)(x); -14; })
+
+static inline long sign_extend64(unsigned long value, int index)
+{
+	int shift = 63 - index;
+
+	return (long)(value << shift) >> shift;
+}
+
+struct uprobe_insn_ops;
+#include "../../../arch/x86/include/asm/uprobes.h"
+
+#endif
