@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # The benchmark's guest side: guest.sh HITS_BINARY OUT.csv [CALLS]
 # Rows: hit,KIND,MODE,NS_UNPROBED,NS_PROBED | ret,... | threads,N,CALLS_PER_S |
-#       reg,NPROBES,MS_ADD_AND_ENABLE,MS_DISABLE_AND_REMOVE
+#       reg,NPROBES,MS_ADD_AND_ENABLE,MS_DISABLE_AND_REMOVE |
+#       mem,probe,BYTES_PER_PROBE | mem,process,KIB_PER_PROCESS,XOL_AREAS
 set -u
 bin=$1 out=$2 calls=${3:-20000}
 T=/sys/kernel/tracing
@@ -32,11 +33,15 @@ for kind in nop1 nop5 push_rbp endbr64 sub_rsp mov_reg mov_to_stack mov_from_sta
 	echo "$kind done" >&2
 done
 
-base=$(ns nop1 $((calls * 20)) 1)
-echo "r:bench/ret_nop1 $bin:${off[nop1]}" >> $T/uprobe_events
-echo 1 > $T/events/bench/ret_nop1/enable
-echo "ret,nop1,tracefs,$base,$(ns nop1 "$calls" 1)" >> "$out"
-clear_probes
+# Return probes on functions entered by a nop, a push (both kernels emulate them) and
+# a stack adjustment (only ours does).
+for kind in nop1 push_rbp sub_rsp; do
+	base=$(ns $kind $((calls * 20)) 1)
+	echo "r:bench/ret_$kind $bin:${off[$kind]}" >> $T/uprobe_events
+	echo 1 > $T/events/bench/ret_$kind/enable
+	echo "ret,$kind,tracefs,$base,$(ns $kind "$calls" 1)" >> "$out"
+	clear_probes
+done
 
 echo "p:bench/scale $bin:${off[nop1]}" >> $T/uprobe_events
 echo 1 > $T/events/bench/scale/enable
@@ -51,14 +56,17 @@ mapfile -t funcs < <(nm -D --defined-only "$libc" | awk '$2 == "T" || $2 == "W" 
 	sort -u | head -1000)
 pids=
 for i in $(seq 10); do sleep 600 & pids="$pids $!"; done
+slab_kb() { awk '/^Slab:/ {print $2}' /proc/meminfo; }
 for n in 1 10 100 1000; do
 	[ "$n" -le "${#funcs[@]}" ] || break
+	slab0=$(slab_kb)
 	t0=$(ms)
 	for ((i = 0; i < n; i++)); do
 		echo "p:benchreg/f$i $libc:0x${funcs[$i]}"
 	done >> $T/uprobe_events
 	echo 1 > $T/events/benchreg/enable
 	t1=$(ms)
+	[ "$n" = 1000 ] && echo "mem,probe,$((($(slab_kb) - slab0) * 1024 / n))" >> "$out"
 	echo 0 > $T/events/benchreg/enable
 	echo > $T/uprobe_events
 	t2=$(ms)
@@ -67,4 +75,30 @@ for n in 1 10 100 1000; do
 done
 kill $pids 2>/dev/null
 wait 2>/dev/null
+
+# Memory per probed process: ten processes hitting a probe on a stack adjustment,
+# against the same ten unprobed; and how many of them got an XOL area.
+free_kb() { awk '/^MemFree:/ {print $2}' /proc/meminfo; }
+run_ten()
+{
+	local p pids=
+	for p in $(seq 10); do "$bin" sub_rsp 1000000000 1 & pids="$pids $!"; done
+	sleep 5
+	free_after=$(free_kb)
+	xol_areas=0
+	for p in $pids; do
+		grep -q '\[uprobes\]' /proc/$p/maps && xol_areas=$((xol_areas + 1))
+	done
+	kill $pids
+	wait 2>/dev/null
+}
+sync; echo 3 > /proc/sys/vm/drop_caches
+run_ten
+unprobed=$free_after
+echo "p:bench/mem $bin:${off[sub_rsp]}" >> $T/uprobe_events
+echo 1 > $T/events/bench/mem/enable
+sync; echo 3 > /proc/sys/vm/drop_caches
+run_ten
+echo "mem,process,$(((unprobed - free_after) / 10)),$xol_areas" >> "$out"
+clear_probes
 exit 0

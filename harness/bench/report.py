@@ -67,6 +67,18 @@ for key, s in stock.items():
         o = ours[key]
         lines.append('| %s | %s | %s | %s | %s | %.2fx |' % (key[1], s[2], o[2], s[3], o[3],
                      float(s[3]) / max(float(o[3]), 1)))
+lines.append('\n## Memory\n')
+lines.append('| what | stock | ours |')
+lines.append('|---|---:|---:|')
+if ('mem', 'probe') in stock and ('mem', 'probe') in ours:
+    lines.append('| kernel memory per probe (Slab growth over 1000 probes on libc, 10 processes) '
+                 '| %s B | %s B |' % (stock[('mem', 'probe')][2], ours[('mem', 'probe')][2]))
+if ('mem', 'process') in stock and ('mem', 'process') in ours:
+    s_p, o_p = stock[('mem', 'process')], ours[('mem', 'process')]
+    lines.append('| memory per process hitting a probe on `sub $0x18,%%rsp` (MemFree, 10 processes '
+                 'against 10 unprobed) | %s KiB | %s KiB |' % (s_p[2], o_p[2]))
+    lines.append('| of those 10 processes, how many got an XOL area (`[uprobes]`) | %s | %s |'
+                 % (s_p[3], o_p[3]))
 lines.append('\n![hit cost by instruction](hits.png)\n')
 with open(md_path, 'w') as f:
     f.write('\n'.join(lines) + '\n')
