@@ -5,6 +5,8 @@
 #   make vm-run CMD='...'     run one command in the guest
 #   make shell                an interactive guest shell
 #   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
+#   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
+#                             FUZZ_LINES fuzzed lines, FUZZ_SEED to replay a run)
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
 ARCH ?= x86_64
 KERNEL ?= ours
@@ -13,7 +15,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree vm-run shell run check bench clean
+.PHONY: all deps build tree vm-run shell run check stress bench clean
 all: build
 
 deps:
@@ -37,6 +39,9 @@ run: build
 
 check: deps
 	@$(H)/check.sh
+
+stress: deps
+	@SUITES=stress $(H)/check.sh
 
 bench: deps
 	@$(H)/bench/bench.sh

@@ -367,7 +367,7 @@ struct fuzz_figures {
 	long refused_ours;	/* refused after the uprobe parser took the line up */
 	long unlogged;		/* ... without an error_log entry: must stay 0 */
 	long enabled;
-	long past_eof;		/* events refused at enable: offset beyond the file */
+	long past_eof;		/* refused at enable: offset past EOF, odd reference counter */
 	long enable_failed;	/* refused at enable for another reason: must stay 0 */
 	long removed;
 	long remove_failed;	/* must stay 0 */
@@ -404,16 +404,16 @@ static int write_path(const char *path, const char *str)
 
 /*
  * For every event dynamic_events lists (the fixture started from none, so the fuzzing
- * made them all): enable it (only on a
- * scratch file), disable it and remove it. An uprobe event may refuse to be enabled
- * only when its offset lies past the end of its file. Repeats until nothing is left,
- * since an event may be busy while another one refers to it.
+ * made them all): enable it (only on a scratch file), disable it and remove it. As on
+ * stock, a uprobe event may refuse to be enabled (-EINVAL) only when its offset lies
+ * past the end of its file or its reference counter is not 2-byte aligned. Repeats
+ * until nothing is left, since an event may be busy while another one refers to it.
  */
 static void sweep(struct fuzz_figures *fig)
 {
 	char *buf, *line, *save, kind, group[128], event[128], where[PATH_MAX + 64];
 	char path[PATH_MAX + 128], cmd[300], *colon;
-	unsigned long long off;
+	unsigned long long off, refctr;
 	int pass, left, ret;
 	struct stat st;
 
@@ -437,11 +437,13 @@ static void sweep(struct fuzz_figures *fig)
 					 event);
 				ret = write_path(path, "1");
 				off = colon ? strtoull(colon + 1, NULL, 0) : 0;
+				refctr = colon && strchr(colon, '(') ?
+					 strtoull(strchr(colon, '(') + 1, NULL, 0) : 0;
 				if (!ret) {
 					fig->enabled++;
 					write_path(path, "0");
 				} else if (ret == -EINVAL && !stat(where, &st) &&
-					   off >= (unsigned long long)st.st_size) {
+					   (off > (unsigned long long)st.st_size || refctr & 1)) {
 					fig->past_eof++;
 				} else {
 					fig->enable_failed++;
@@ -591,7 +593,7 @@ TEST_F_TIMEOUT(fuzz, probe_lines, 1800)
 	sweep(&fig);
 	printf("# fuzz lines: %ld written, %ld accepted, %ld refused (%ld by the uprobe parser, %ld of them without an error_log entry)\n",
 	       fig.lines, fig.accepted, fig.refused, fig.refused_ours, fig.unlogged);
-	printf("# fuzz events: %ld enabled and removed, %ld refused at enable (offset past EOF), %ld refused otherwise, %ld removed, %ld not removable, %ld on other paths\n",
+	printf("# fuzz events: %ld enabled and removed, %ld refused at enable (offset past EOF or odd counter), %ld refused otherwise, %ld removed, %ld not removable, %ld on other paths\n",
 	       fig.enabled, fig.past_eof, fig.enable_failed, fig.removed, fig.remove_failed,
 	       fig.foreign);
 	fflush(stdout);
