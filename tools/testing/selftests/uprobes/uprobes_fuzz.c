@@ -402,6 +402,23 @@ static int write_path(const char *path, const char *str)
 	return ret;
 }
 
+/* Whether dynamic_events still lists an event GROUP/EVENT (a second buffer). */
+static bool still_listed(const char *group, const char *event)
+{
+	char want[300], buf[1 << 16];
+	ssize_t n, got = 0;
+	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return true;
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	snprintf(want, sizeof(want), ":%s/%s ", group, event);
+	return strstr(buf, want);
+}
+
 /*
  * For every event dynamic_events lists (the fixture started from none, so the fuzzing
  * made them all): enable it (only on a scratch file), disable it and remove it. As on
@@ -437,11 +454,14 @@ static void sweep(struct fuzz_figures *fig)
 					 event);
 				ret = write_path(path, "1");
 				off = colon ? strtoull(colon + 1, NULL, 0) : 0;
-				refctr = colon && strchr(colon, '(') ?
-					 strtoull(strchr(colon, '(') + 1, NULL, 0) : 0;
+				refctr = colon && strchr(colon + 1, '(') ?
+					 strtoull(strchr(colon + 1, '(') + 1, NULL, 0) : 0;
 				if (!ret) {
 					fig->enabled++;
 					write_path(path, "0");
+				} else if (ret == -ENOENT && !still_listed(group, event)) {
+					/* Removed with a sibling of the same name before. */
+					continue;
 				} else if (ret == -EINVAL && !stat(where, &st) &&
 					   (off > (unsigned long long)st.st_size || refctr & 1)) {
 					fig->past_eof++;
