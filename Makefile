@@ -6,6 +6,8 @@
 #   make shell                an interactive guest shell
 #   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
 #   make probe-coverage       function entries each kernel runs without a step: bench/COVERAGE.md
+#   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
+#                             FUZZ_LINES fuzzed lines, FUZZ_SEED to replay a run)
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
 ARCH ?= x86_64
 KERNEL ?= ours
@@ -14,7 +16,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree vm-run shell run check bench probe-coverage clean
+.PHONY: all deps build tree vm-run shell run check stress bench probe-coverage clean
 all: build
 
 deps:
@@ -38,6 +40,9 @@ run: build
 
 check: deps
 	@$(H)/check.sh
+
+stress: deps
+	@SUITES=stress $(H)/check.sh
 
 bench: deps
 	@$(H)/bench/bench.sh

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make check: build the kernel and the tests, run every suite in one guest, count.
-# SUITES="selftests ftrace perf" picks suites.
+# SUITES="selftests ftrace perf" picks suites; SUITES=stress is make stress.
 . "$(dirname "$0")/lib.sh"
 
 "$REPO/harness/build.sh"
@@ -18,9 +18,15 @@ fi
 step "running the suites in the $variant guest"
 results=$BUILD/results-$variant.txt
 rc=0
-# A debug kernel runs the suites several times slower.
+# A debug kernel runs the suites several times slower; make stress runs for long.
 [ "$DEBUG" = 1 ] && export VM_TIMEOUT=${VM_TIMEOUT:-3600}
-"$REPO/harness/vm.sh" "bash $REPO/harness/guest-check.sh $results $SRC $selftests '${SUITES:-selftests ftrace perf}'" || rc=$?
+stress_env=
+case " ${SUITES:-} " in
+*" stress "*)
+	stress_env="STRESS_SECONDS=${STRESS_SECONDS:-60} FUZZ_LINES=${FUZZ_LINES:-100000} FUZZ_SEED=${FUZZ_SEED:-}"
+	export VM_TIMEOUT=${VM_TIMEOUT:-$((${STRESS_SECONDS:-60} * 8 + ${FUZZ_LINES:-100000} / 20 + 2700))} ;;
+esac
+"$REPO/harness/vm.sh" "$stress_env bash $REPO/harness/guest-check.sh $results $SRC $selftests '${SUITES:-selftests ftrace perf}'" || rc=$?
 
 printf '\n===== summary (%s) =====\n' "$variant"
 grep -E '^(FAIL|SKIP)' "$results" 2>/dev/null || true

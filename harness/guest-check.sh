@@ -3,6 +3,7 @@
 # Runs inside the guest (through vm.sh): every test suite, one line per test case into
 # $RESULTS ("PASS name", "FAIL name", "SKIP name: reason"). check.sh counts them.
 # Usage: guest-check.sh RESULTS SRC SELFTEST_BIN_DIR [SUITES]
+# The stress suite reads STRESS_SECONDS, FUZZ_LINES and FUZZ_SEED from the environment.
 results=$1 src=$2 selftests=$3 suites=${4:-selftests ftrace perf}
 : > "$results"
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +16,36 @@ mkdir -p "$logs"
 record() { echo "$*" >> "$results"; }
 banner() { printf '\n===== %s =====\n' "$*"; }
 
-# (a) our kselftests: TAP from kselftest_harness.h, one line per test case.
+# One kselftest program ($1), run for at most $2 seconds: a line per test case.
+run_selftest()
+{
+	local t=$1 limit=$2
+	echo "--- $(basename "$t")"
+	local name=$(basename "$t")
+	(cd /tmp && timeout "$limit" "$t") 2>&1 | tee /tmp/tap.out
+	local rc=${PIPESTATUS[0]}
+	cp /tmp/tap.out "$logs/$name.log"
+	if ! grep -qE '^(not )?ok ' /tmp/tap.out; then
+		record "FAIL selftests/$name: exit $rc, no TAP result"
+		return
+	fi
+	# A top-level TAP line per test case; "# SKIP" marks a skipped one.
+	grep -E '^(not )?ok [0-9]+ ' /tmp/tap.out | while read -r line; do
+		local case=${line#*ok }
+		case=${case#* }
+		case "$line" in
+		*'# SKIP'*) record "SKIP selftests/$name/${case%%#*}: ${line##*# SKIP}" ;;
+		'not ok'*) record "FAIL selftests/$name/$case" ;;
+		*) record "PASS selftests/$name/$case" ;;
+		esac
+	done
+	if [ "$rc" != 0 ] && ! grep -q '^not ok' /tmp/tap.out; then
+		record "FAIL selftests/$name: exit status $rc"
+	fi
+}
+
+# (a) our kselftests: TAP from kselftest_harness.h, one line per test case. The stress
+# and fuzzing programs run in their short forms here.
 suite_selftests()
 {
 	local t
@@ -26,29 +56,25 @@ suite_selftests()
 	fi
 	for t in "$selftests"/*; do
 		[ -x "$t" ] || continue
-		echo "--- $(basename "$t")"
-		local name=$(basename "$t")
-		(cd /tmp && timeout 600 "$t") 2>&1 | tee /tmp/tap.out
-		local rc=${PIPESTATUS[0]}
-		cp /tmp/tap.out "$logs/$name.log"
-		if ! grep -qE '^(not )?ok ' /tmp/tap.out; then
-			record "FAIL selftests/$name: exit $rc, no TAP result"
-			continue
-		fi
-		# A top-level TAP line per test case; "# SKIP" marks a skipped one.
-		grep -E '^(not )?ok [0-9]+ ' /tmp/tap.out | while read -r line; do
-			local case=${line#*ok }
-			case=${case#* }
-			case "$line" in
-			*'# SKIP'*) record "SKIP selftests/$name/${case%%#*}: ${line##*# SKIP}" ;;
-			'not ok'*) record "FAIL selftests/$name/$case" ;;
-			*) record "PASS selftests/$name/$case" ;;
-			esac
-		done
-		if [ "$rc" != 0 ] && ! grep -q '^not ok' /tmp/tap.out; then
-			record "FAIL selftests/$name: exit status $rc"
-		fi
+		run_selftest "$t" 600
 	done
+}
+
+# (d) make stress: the long forms of the stress and fuzzing programs, every known
+# bug included. STRESS_SECONDS per stress test, FUZZ_LINES probe lines.
+suite_stress()
+{
+	local secs=${STRESS_SECONDS:-60} lines=${FUZZ_LINES:-100000}
+	banner "stress: ${secs}s per test, $lines fuzzed lines"
+	export UPROBES_STRESS_SECONDS=$secs UPROBES_FUZZ_LINES=$lines UPROBES_STRESS_KNOWN_BUGS=1
+	if [ -n "${FUZZ_SEED:-}" ]; then
+		export UPROBES_FUZZ_SEED=$FUZZ_SEED
+	fi
+	run_selftest "$selftests/uprobes_stress" $((secs * 8 + 600))
+	run_selftest "$selftests/uprobes_fuzz" $((lines / 20 + 1200))
+	run_selftest "$selftests/uprobes_mem" 900
+	grep -h '^# stress \|^# fuzz ' "$logs"/uprobes_stress.log "$logs"/uprobes_fuzz.log \
+		> "${results%.txt}.figures" 2>/dev/null
 }
 
 # (b) ftracetest: the tree's uprobe tests and ours (test.d/uprobes in this repo).
