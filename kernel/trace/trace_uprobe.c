@@ -1095,6 +1095,12 @@ static int unregister_trace_uprobe(struct trace_uprobe *tu)
 	if (trace_probe_is_enabled(&tu->tp) || trace_event_dyn_busy(call))
 		return -EBUSY;
 
+	/*
+	 * Its consumer may have been unregistered without a wait, and a handler that
+	 * started before may still be reading the event and its files: wait for it
+	 * before any of them is freed.
+	 */
+	uprobe_settle();
 	if (!trace_probe_has_sibling(&tu->tp)) {
 		ret = trace_probe_unregister_event_call(&tu->tp);
 		if (ret)
@@ -1103,8 +1109,6 @@ static int unregister_trace_uprobe(struct trace_uprobe *tu)
 
 	dyn_event_remove(&tu->devent);
 	trace_probe_unlink(&tu->tp);
-	/* Its consumer may have been unregistered without a wait. */
-	uprobe_settle();
 	free_trace_uprobe(tu);
 	return 0;
 }

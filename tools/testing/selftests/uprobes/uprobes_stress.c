@@ -518,13 +518,9 @@ TEST_F_TIMEOUT(stress, hits_and_churn, 60)
 	int i;
 
 	/*
-	 * Known kernel bug (reported, not yet fixed): an event deleted right after it
-	 * was disabled is freed while a handler that started before the disable still
-	 * walks it; the guest oopses in trace_uprobe_record(). `make stress` runs it.
+	 * This once oopsed: an event deleted right after it was disabled was freed
+	 * while a handler that started before the disable still walked it.
 	 */
-	if (!getenv("UPROBES_STRESS_KNOWN_BUGS"))
-		SKIP(return, "known bug: delete right after disable oopses in trace_uprobe_record(); UPROBES_STRESS_KNOWN_BUGS=1 runs it");
-
 	ASSERT_EQ(0, probe_add("p:%s/hot %s:0x%lx", PROBE_GROUP, self->exe, self->leaf_off));
 	ASSERT_EQ(0, probe_add("p:%s/hotstep %s:0x%lx", PROBE_GROUP, self->exe,
 			       self->sstep_off));
