@@ -36,11 +36,12 @@
 #define UPROBE_FIX_CALL		0x02	/* a call pushed a return address in the slot */
 #define UPROBE_FIX_RIP		0x04	/* a scratch register stood in for RIP */
 #define UPROBE_FIX_POPF		0x08	/* the instruction set TF itself: leave TF alone */
+#define UPROBE_FIX_BRANCH	0x10	/* the slot's call targets its own next instruction */
 
 /* ---------------------------------------------------------------------------- */
 /* Stepped kinds.                                                               */
 
-static void step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
+void uprobe_step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
 	unsigned long *scratch = reg_at(regs, aup->scratch);
@@ -56,7 +57,7 @@ static void riprel_restore(struct arch_uprobe *aup, struct pt_regs *regs)
 	*reg_at(regs, aup->scratch) = current->utask->autask.saved_scratch;
 }
 
-static int step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
+int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
 	long moved = utask->vaddr - utask->xol_vaddr;
@@ -65,6 +66,8 @@ static int step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 		riprel_restore(aup, regs);
 	if (aup->fixups & UPROBE_FIX_IP)
 		regs->ip += moved;
+	if (aup->fixups & UPROBE_FIX_BRANCH)
+		regs->ip += aup->target;
 	if (aup->fixups & UPROBE_FIX_CALL) {
 		unsigned int size = stack_word(regs);
 		unsigned long ret = 0;
@@ -74,21 +77,20 @@ static int step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 		ret += moved;
 		if (copy_to_user((void __user *)regs->sp, &ret, size))
 			return -EFAULT;
+		/* A shadow stack got the slot's return address too. */
+		if (shstk_update_last_frame(ret))
+			return -EFAULT;
 	}
 	return 0;
 }
 
-static void step_abort(struct arch_uprobe *aup, struct pt_regs *regs)
+void uprobe_step_abort(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	if (aup->fixups & UPROBE_FIX_RIP)
 		riprel_restore(aup, regs);
 }
 
-static const struct uprobe_insn_ops step_ops = {
-	.pre_xol	= step_pre_xol,
-	.post_xol	= step_post_xol,
-	.abort		= step_abort,
-};
+static const struct uprobe_insn_ops step_ops = { UPROBE_STEP_FALLBACK };
 
 /* ---------------------------------------------------------------------------- */
 /* Analysis.                                                                    */
@@ -106,6 +108,9 @@ static bool insn_refused(struct insn *insn)
 
 	if (insn_masking_exception(insn))
 		return true;
+	/* VEX and EVEX opcodes are vector instructions, whatever their byte values. */
+	if (insn->vex_prefix.nbytes)
+		return false;
 	if (insn->opcode.nbytes == 1) {
 		switch (op) {
 		case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17:	/* segment push/pop */
@@ -233,6 +238,7 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 {
 	bool x86_64 = IS_ENABLED(CONFIG_X86_64) && is_64bit_mm(mm);
 	struct insn insn;
+	int err;
 
 	if (insn_decode(&insn, aup->insn, sizeof(aup->insn),
 			x86_64 ? INSN_MODE_64 : INSN_MODE_32) < 0)
@@ -242,12 +248,46 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 
 	aup->ilen = insn.length;
 	aup->fixups = 0;
+	aup->mode64 = x86_64;
 	memcpy(aup->ixol, aup->insn, sizeof(aup->ixol));
-	if (uprobe_choose_emulation(aup, &insn))
+	/*
+	 * A relative branch must be emulated: stepped from a slot, it would branch
+	 * relative to the slot. Only a call can fail (a shadow stack, a stack fault):
+	 * its step calls the slot's next instruction, and the fix-ups move the
+	 * return address home and the instruction pointer to the target.
+	 */
+	if (uprobe_insn_is_relative_branch(&insn)) {
+		if (!uprobe_choose_emulation(aup, &insn))
+			return -ENOTSUPP;
+		if (insn.opcode.bytes[0] == 0xe8) {
+			memset(aup->ixol + insn_offset_immediate(&insn), 0, 4);
+			aup->fixups = UPROBE_FIX_IP | UPROBE_FIX_CALL | UPROBE_FIX_BRANCH;
+		}
 		return 0;
-	if (uprobe_insn_is_relative_branch(&insn))
-		return -ENOTSUPP;
-	return choose_stepping(aup, &insn);
+	}
+	/* Everything else is prepared for a step, which an emulation falls back to. */
+	err = choose_stepping(aup, &insn);
+	if (err)
+		return err;
+	uprobe_choose_emulation(aup, &insn);
+	return 0;
+}
+
+/*
+ * Is the task in the mode the analysis decoded for? A 64-bit mm can run 32-bit code
+ * (and the other way round); and 32-bit emulation assumes the flat data segments of
+ * an ordinary compat task. Anywhere else the instruction is stepped: the CPU knows.
+ */
+static bool emulation_mode_matches(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	unsigned short ds;
+
+	if (aup->mode64)
+		return user_64bit_mode(regs);
+	if (IS_ENABLED(CONFIG_X86_64) && (regs->cs != __USER32_CS || regs->ss != __USER_DS))
+		return false;
+	savesegment(ds, ds);
+	return ds == __USER_DS;
 }
 
 /**
@@ -259,7 +299,12 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
  */
 bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
 {
-	if (!aup->ops->emulate || !aup->ops->emulate(aup, regs))
+	if (!aup->ops->emulate)
+		return false;
+	/* Relative branches mean the same in either mode, and have no step to fall to. */
+	if (aup->ops->pre_xol && !emulation_mode_matches(aup, regs))
+		return false;
+	if (!aup->ops->emulate(aup, regs))
 		return false;
 	/* A debugger stepping through the probed instruction expects its trap. */
 	if (regs->flags & X86_EFLAGS_TF)

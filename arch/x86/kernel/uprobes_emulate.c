@@ -16,7 +16,11 @@
  *  - register writes follow the operand size: 32-bit writes clear the upper half,
  *    8- and 16-bit writes keep the rest;
  *  - what we cannot do exactly is stepped: lock and rep prefixes, the high-byte
- *    registers, adc and sbb, call and ret in a task with a shadow stack.
+ *    registers, adc and sbb, call and ret in a task with a shadow stack, misaligned
+ *    accesses while alignment checking is on, a return to a non-canonical address,
+ *    fs/gs in 32-bit tasks, a task running in another mode than the analysis decoded.
+ * Every emulated kind but the relative jumps keeps the out-of-line step as its
+ * fallback (UPROBE_STEP_FALLBACK): the analysis prepares both.
  */
 
 #include <linux/sched.h>
@@ -56,14 +60,10 @@ enum {
 #define ARITH_FLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | \
 			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_OF)
 
-static int push_user(struct pt_regs *regs, unsigned long val, unsigned int size)
+/* With EFLAGS.AC (Linux sets CR0.AM), a misaligned user access raises #AC: step it. */
+static bool would_trap_unaligned(struct pt_regs *regs, unsigned long addr, unsigned int size)
 {
-	unsigned long sp = regs->sp - size;
-
-	if (size == 8 ? put_user(val, (u64 __user *)sp) : put_user(val, (u32 __user *)sp))
-		return -EFAULT;
-	regs->sp = sp;
-	return 0;
+	return (regs->flags & X86_EFLAGS_AC) && (addr & (size - 1));
 }
 
 /* ---------------------------------------------------------------------------- */
@@ -91,13 +91,16 @@ static void reg_write(struct pt_regs *regs, u8 offset, unsigned int size, unsign
 }
 
 /* One user access of the operand's size: aligned ones are single-copy atomic. */
-static bool mem_read(unsigned long addr, unsigned int size, unsigned long *val)
+static bool mem_read(struct pt_regs *regs, unsigned long addr, unsigned int size,
+		     unsigned long *val)
 {
 	u8 v8;
 	u16 v16;
 	u32 v32;
 	u64 v64;
 
+	if (would_trap_unaligned(regs, addr, size))
+		return false;
 	switch (size) {
 	case 1:
 		if (get_user(v8, (u8 __user *)addr))
@@ -122,8 +125,11 @@ static bool mem_read(unsigned long addr, unsigned int size, unsigned long *val)
 	}
 }
 
-static bool mem_write(unsigned long addr, unsigned int size, unsigned long val)
+static bool mem_write(struct pt_regs *regs, unsigned long addr, unsigned int size,
+		      unsigned long val)
 {
+	if (would_trap_unaligned(regs, addr, size))
+		return false;
 	switch (size) {
 	case 1:
 		return !put_user((u8)val, (u8 __user *)addr);
@@ -185,7 +191,7 @@ static bool operand_read(struct arch_uprobe *aup, struct pt_regs *regs, u8 kind,
 		*val = reg_read(regs, aup->rm.base, size);
 		return true;
 	}
-	return rm_address(aup, regs, &addr) && mem_read(addr, size, val);
+	return rm_address(aup, regs, &addr) && mem_read(regs, addr, size, val);
 }
 
 static bool operand_write(struct arch_uprobe *aup, struct pt_regs *regs, u8 kind,
@@ -201,7 +207,7 @@ static bool operand_write(struct arch_uprobe *aup, struct pt_regs *regs, u8 kind
 		reg_write(regs, aup->rm.base, size, val);
 		return true;
 	}
-	return rm_address(aup, regs, &addr) && mem_write(addr, size, val);
+	return rm_address(aup, regs, &addr) && mem_write(regs, addr, size, val);
 }
 
 /* ---------------------------------------------------------------------------- */
@@ -322,6 +328,16 @@ static bool lea_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 /* ---------------------------------------------------------------------------- */
 /* The stack.                                                                   */
 
+static int push_user(struct pt_regs *regs, unsigned long val, unsigned int size)
+{
+	unsigned long sp = regs->sp - size;
+
+	if (!mem_write(regs, sp, size, val))
+		return -EFAULT;
+	regs->sp = sp;
+	return 0;
+}
+
 static bool push_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	if (push_user(regs, *reg_at(regs, aup->reg), aup->size))
@@ -354,7 +370,7 @@ static bool pop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	unsigned long val;
 
-	if (!mem_read(regs->sp, aup->size, &val))
+	if (!mem_read(regs, regs->sp, aup->size, &val))
 		return false;
 	regs->sp += aup->size;
 	reg_write(regs, aup->reg, aup->size, val);
@@ -367,7 +383,7 @@ static bool leave_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	unsigned long frame = truncate_to(regs->bp, aup->size), val;
 
-	if (!mem_read(frame, aup->size, &val))
+	if (!mem_read(regs, frame, aup->size, &val))
 		return false;
 	regs->sp = frame + aup->size;
 	reg_write(regs, offsetof(struct pt_regs, bp), aup->size, val);
@@ -375,12 +391,17 @@ static bool leave_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 	return true;
 }
 
-/* ret and ret $n; a shadow stack would need its own pop: those are stepped. */
+/*
+ * ret and ret $n; a shadow stack would need its own pop, and a non-canonical target
+ * faults at the ret itself: those are stepped.
+ */
 static bool ret_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	unsigned long dest;
 
-	if (shstk_is_enabled() || !mem_read(regs->sp, aup->size, &dest))
+	if (shstk_is_enabled() || !mem_read(regs, regs->sp, aup->size, &dest))
+		return false;
+	if (dest >= TASK_SIZE_MAX)
 		return false;
 	regs->sp += aup->size + aup->imm;
 	regs->ip = dest;
@@ -496,20 +517,28 @@ static bool loop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 	return true;
 }
 
-static const struct uprobe_insn_ops nop_ops = { .emulate = nop_emulate };
-static const struct uprobe_insn_ops push_ops = { .emulate = push_emulate };
-static const struct uprobe_insn_ops push_imm_ops = { .emulate = push_imm_emulate };
-static const struct uprobe_insn_ops pushf_ops = { .emulate = pushf_emulate };
-static const struct uprobe_insn_ops pop_ops = { .emulate = pop_emulate };
-static const struct uprobe_insn_ops leave_ops = { .emulate = leave_emulate };
-static const struct uprobe_insn_ops ret_ops = { .emulate = ret_emulate };
+/* Relative jumps always finish, and cannot be stepped from a slot: no fallback. */
 static const struct uprobe_insn_ops jmp_ops = { .emulate = jmp_emulate };
 static const struct uprobe_insn_ops jcc_ops = { .emulate = jcc_emulate };
-static const struct uprobe_insn_ops call_ops = { .emulate = call_emulate };
 static const struct uprobe_insn_ops loop_ops = { .emulate = loop_emulate };
-static const struct uprobe_insn_ops alu_ops = { .emulate = alu_emulate };
-static const struct uprobe_insn_ops mov_ops = { .emulate = mov_emulate };
-static const struct uprobe_insn_ops lea_ops = { .emulate = lea_emulate };
+
+#define EMULATED_OPS(name, fn)						\
+	static const struct uprobe_insn_ops name = {			\
+		.emulate = fn,						\
+		UPROBE_STEP_FALLBACK					\
+	}
+
+EMULATED_OPS(nop_ops, nop_emulate);
+EMULATED_OPS(push_ops, push_emulate);
+EMULATED_OPS(push_imm_ops, push_imm_emulate);
+EMULATED_OPS(pushf_ops, pushf_emulate);
+EMULATED_OPS(pop_ops, pop_emulate);
+EMULATED_OPS(leave_ops, leave_emulate);
+EMULATED_OPS(ret_ops, ret_emulate);
+EMULATED_OPS(call_ops, call_emulate);
+EMULATED_OPS(alu_ops, alu_emulate);
+EMULATED_OPS(mov_ops, mov_emulate);
+EMULATED_OPS(lea_ops, lea_emulate);
 
 /* ---------------------------------------------------------------------------- */
 /* Analysis: which kind, and its operands decoded once.                          */
@@ -519,12 +548,17 @@ static u8 rex_of(struct insn *insn)
 	return insn->rex_prefix.nbytes == 1 ? insn->rex_prefix.bytes[0] : 0;
 }
 
-/* Is it a nop that touches nothing, so that moving ip on is all there is to it? */
+/*
+ * Is it a nop that touches nothing, so that moving ip on is all there is to it? Not
+ * with a lock prefix: that one raises #UD, which the step will show.
+ */
 static bool insn_is_plain_nop(struct insn *insn)
 {
 	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
 	u8 modrm = insn->modrm.bytes[0];
 
+	if (insn_has_prefix(insn, 0xf0))
+		return false;
 	if (insn->opcode.nbytes == 1 && op == 0x90)	/* nop, pause; not xchg %r8,%rax */
 		return !insn->rex_prefix.nbytes || !X86_REX_B(insn->rex_prefix.bytes[0]);
 	if (insn->opcode.nbytes == 2 && op == 0x0f) {
@@ -540,28 +574,29 @@ static bool insn_is_plain_nop(struct insn *insn)
 
 /*
  * Can the prefixes of a move or arithmetic instruction be honoured here? Operand and
- * address size are; fs and gs overrides add their base; the other overrides mean
- * nothing in 64-bit mode but could name an LDT segment in a 32-bit task. Lock and
- * rep prefixes (but a rep on ret, which does nothing) make us step.
+ * address size are. In 64-bit tasks, fs and gs overrides add their base and the
+ * others mean nothing; in a 32-bit task any override could name a segment with a
+ * base or a limit. Two overrides are odd enough to leave to the CPU. Lock and rep
+ * prefixes (but a rep on ret, which does nothing) make us step.
  */
 static bool prefixes_emulable(struct arch_uprobe *aup, struct insn *insn, bool rep_ok)
 {
 	insn_byte_t prefix;
-	int i;
+	int i, overrides = 0;
 
 	aup->rm.seg = 0;
 	for_each_insn_prefix(insn, i, prefix) {
 		switch (prefix) {
 		case 0x66: case 0x67:
 			break;
-		case 0x64:
-			aup->rm.seg = INAT_SEG_REG_FS;
-			break;
-		case 0x65:
-			aup->rm.seg = INAT_SEG_REG_GS;
+		case 0x64: case 0x65:
+			/* A 32-bit task's fs and gs have limits we do not check. */
+			if (!insn->x86_64 || overrides++)
+				return false;
+			aup->rm.seg = prefix == 0x64 ? INAT_SEG_REG_FS : INAT_SEG_REG_GS;
 			break;
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
-			if (!insn->x86_64)
+			if (!insn->x86_64 || overrides++)
 				return false;
 			break;
 		case 0xf2: case 0xf3:
@@ -865,16 +900,17 @@ bool uprobe_choose_emulation(struct arch_uprobe *aup, struct insn *insn)
 {
 	u8 op = insn->opcode.bytes[0];
 
+	/* VEX, EVEX and REX2 encodings are other instructions altogether. */
+	if (insn->vex_prefix.nbytes || insn->rex_prefix.nbytes > 1)
+		return false;
 	if (insn_is_plain_nop(insn)) {
 		aup->ops = &nop_ops;
 		return true;
 	}
-	/* VEX, EVEX and REX2 encodings are other instructions altogether. */
-	if (insn->vex_prefix.nbytes || insn->rex_prefix.nbytes > 1)
-		return false;
 	if (uprobe_insn_is_relative_branch(insn)) {
-		/* An operand-size prefix truncates the target: stepped, or refused. */
-		return !insn_has_prefix(insn, 0x66) && choose_branch(aup, insn);
+		/* An operand-size prefix truncates the target; lock is #UD: refused. */
+		return !insn_has_prefix(insn, 0x66) && !insn_has_prefix(insn, 0xf0) &&
+		       choose_branch(aup, insn);
 	}
 	if (!prefixes_emulable(aup, insn, insn->opcode.nbytes == 1 && (op == 0xc3 || op == 0xc2)))
 		return false;
@@ -890,12 +926,14 @@ bool uprobe_choose_emulation(struct arch_uprobe *aup, struct insn *insn)
  * @insn: the decoded instruction
  *
  * Such an instruction must be emulated: stepped from a slot it would branch
- * relative to the slot.
+ * relative to the slot. VEX opcodes with the same bytes are vector instructions.
  */
 bool uprobe_insn_is_relative_branch(struct insn *insn)
 {
 	u8 op = insn->opcode.bytes[0], op2 = insn->opcode.bytes[1];
 
+	if (insn->vex_prefix.nbytes)
+		return false;
 	if (insn->opcode.nbytes == 1)
 		return op == 0xe8 || op == 0xe9 || op == 0xeb ||
 		       (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3);

@@ -27,6 +27,21 @@ struct uprobe_insn_ops {
 	void (*abort)(struct arch_uprobe *aup, struct pt_regs *regs);
 };
 
+/*
+ * The out-of-line step, in uprobes.c. An emulated kind keeps it as its fallback: when
+ * emulation cannot finish (a fault, a shadow stack, a task running in another mode
+ * than the analysis decoded), the hit steps the instruction, prepared as any stepped
+ * one (fix-ups, RIP-relative rewrite).
+ */
+void uprobe_step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs);
+int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs);
+void uprobe_step_abort(struct arch_uprobe *aup, struct pt_regs *regs);
+
+#define UPROBE_STEP_FALLBACK			\
+	.pre_xol	= uprobe_step_pre_xol,	\
+	.post_xol	= uprobe_step_post_xol,	\
+	.abort		= uprobe_step_abort
+
 /* pt_regs offsets of the general registers, by their number in instruction encodings. */
 extern const u8 uprobe_gpr_offset[];
 

@@ -16,6 +16,7 @@
 #define CONFIG_X86_64 1
 #include <errno.h>
 #define MAX_UINSN_BYTES 16
+#define TASK_SIZE_MAX ((1UL << 47) - 4096)
 
 struct pt_regs {
 	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
@@ -28,6 +29,7 @@ struct pt_regs {
 #define X86_EFLAGS_ZF	0x0040UL
 #define X86_EFLAGS_SF	0x0080UL
 #define X86_EFLAGS_TF	0x0100UL
+#define X86_EFLAGS_AC	0x00040000UL
 #define X86_EFLAGS_OF	0x0800UL
 #define X86_EFLAGS_RF	0x00010000UL
 #define X86_EFLAGS_VM	0x00020000UL
@@ -46,6 +48,10 @@ static inline long sign_extend64(unsigned long value, int index)
 }
 
 struct uprobe_insn_ops;
+struct arch_uprobe;
+void uprobe_step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs);
+int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs);
+void uprobe_step_abort(struct arch_uprobe *aup, struct pt_regs *regs);
 #include "../../../arch/x86/include/asm/uprobes.h"
 
 #endif

@@ -66,6 +66,7 @@ struct arch_uprobe_rm {
  * @dst: where an emulated move or arithmetic instruction writes (an operand kind)
  * @src: where it reads its (second) value from
  * @sign_extend: the move sign-extends its source
+ * @mode64: the analysis decoded the instruction as 64-bit code
  */
 struct arch_uprobe {
 	u8				insn[MAX_UINSN_BYTES];
@@ -85,6 +86,7 @@ struct arch_uprobe {
 	u8				dst;
 	u8				src;
 	bool				sign_extend;
+	bool				mode64;
 };
 
 /* Saved across one out-of-line step. */

@@ -12,7 +12,8 @@
  * few it leaves to the single-step, as controls. The probed runs happen in a child
  * process, which must end without an XOL area ("[uprobes]" in its maps) exactly
  * when the instruction is one we emulate: a single-step needs the area, an
- * emulation never does.
+ * emulation never does. Cases on a page that is not present check the fallback:
+ * the emulation meets the missing page, and the instruction is stepped instead.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -38,6 +39,7 @@ struct emu_state {
 	uint64_t global;		/* emu_global after the instruction */
 	uint8_t mem[128];		/* %rbx points at its middle */
 	uint64_t stack[32];		/* %rsp points at its middle */
+	uint8_t fresh[128];		/* the not-present page, after the instruction */
 };
 
 /* The wrapper's view of struct emu_state, checked below. */
@@ -196,11 +198,16 @@ EMU_CASE(jg32, "jg emu_jg32_after; .skip 0x90, 0x90; movb $1, (%rbx)");
 EMU_CASE(jmp, "jmp 1f; movb $1, (%rbx); 1:");
 EMU_CASE(loop, "loop 1f; movb $1, (%rbx); 1:");
 EMU_CASE(call, "call 1f; 1:");
+/* Emulated kinds on a page that is not present: they fall back to the step. */
+EMU_CASE(fresh_load, "mov 0x8(%rbx), %rcx");
+EMU_CASE(fresh_store, "mov %rsi, 0x10(%rbx)");
 /* Controls, stepped: no emulation, same answers. */
 EMU_CASE(adc, "adc %rsi, %rdi");
 EMU_CASE(imul, "imul %rsi, %rdi");
 EMU_CASE(lock_add, "lock add %esi, 0x8(%rbx)");
 EMU_CASE(shl, "shl $3, %rdi");
+/* A VEX opcode with the bytes of a legacy jcc: a vector instruction, probed and stepped. */
+EMU_CASE(vzeroupper, "vzeroupper");
 
 struct emu_case {
 	const char *name;
@@ -214,9 +221,11 @@ struct emu_case {
 #define NEEDS_RET	0x1	/* the return address on top of the stack */
 #define NEEDS_FRAME	0x2	/* %rbp pointing at a frame in the stack */
 #define NEEDS_COUNT	0x4	/* a small loop count in %rcx */
+#define NEEDS_FRESH	0x8	/* %rbx in a page that is not present */
 
 #define CASE(n, needs) { #n, emu_##n, emu_##n##_after, needs, false }
 #define CONTROL(n) { #n, emu_##n, emu_##n##_after, 0, true }
+#define FALLBACK(n) { #n, emu_##n, emu_##n##_after, NEEDS_FRESH, true }
 
 static const struct emu_case cases[] = {
 	CASE(mov_rr64, 0), CASE(mov_rr32, 0), CASE(mov_rr16, 0), CASE(mov_rr8, 0),
@@ -241,11 +250,13 @@ static const struct emu_case cases[] = {
 	CASE(pushf, 0), CASE(pop_rax, 0), CASE(pop_r14, 0), CASE(leave, NEEDS_FRAME),
 	CASE(ret, NEEDS_RET), CASE(ret_imm, NEEDS_RET), CASE(rep_ret, NEEDS_RET),
 	CASE(jz, 0), CASE(jg32, 0), CASE(jmp, 0), CASE(loop, NEEDS_COUNT), CASE(call, 0),
-	CONTROL(adc), CONTROL(imul), CONTROL(lock_add), CONTROL(shl),
+	FALLBACK(fresh_load), FALLBACK(fresh_store),
+	CONTROL(adc), CONTROL(imul), CONTROL(lock_add), CONTROL(shl), CONTROL(vzeroupper),
 };
 
 /* One state for both runs, so that pointers into it are the same in both. */
 static struct emu_state state;
+static uint8_t *fresh_page;		/* private anonymous, emptied before each trial */
 
 #define ARITH_FLAGS	0x8d5UL		/* CF PF AF ZF SF OF */
 
@@ -289,6 +300,10 @@ static void fill_state(const struct emu_case *c, unsigned int trial)
 		state.gpr[RBP] = (uintptr_t)&state.stack[20];
 	if (c->needs & NEEDS_COUNT)
 		state.gpr[RCX] = random() % 3;
+	if (c->needs & NEEDS_FRESH) {
+		madvise(fresh_page, getpagesize(), MADV_DONTNEED);
+		state.gpr[RBX] = (uintptr_t)fresh_page + 64;
+	}
 	state.global = 0;
 	asm volatile("movq %0, emu_global(%%rip)" : : "r" (rand64()) : "memory");
 }
@@ -301,6 +316,7 @@ static void run_trials(const struct emu_case *c, struct emu_state *out)
 	for (t = 0; t < NR_TRIALS; t++) {
 		fill_state(c, t);
 		c->run(&state);
+		memcpy(state.fresh, fresh_page, sizeof(state.fresh));
 		out[t] = state;
 	}
 }
@@ -361,6 +377,10 @@ static int compare(struct __test_metadata *_metadata, const char *name, unsigned
 		TH_LOG("%s trial %u: memory differs", name, trial);
 		diffs++;
 	}
+	if (memcmp(native->fresh, probed->fresh, sizeof(native->fresh))) {
+		TH_LOG("%s trial %u: the fresh page differs", name, trial);
+		diffs++;
+	}
 	if (memcmp(native->stack, probed->stack, sizeof(native->stack))) {
 		TH_LOG("%s trial %u: stack differs", name, trial);
 		diffs++;
@@ -406,6 +426,9 @@ TEST_F_TIMEOUT(emulate, native_and_probed_agree, 300)
 	probed = mmap(NULL, sizeof(*probed) * NR_TRIALS, PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, probed);
+	fresh_page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, fresh_page);
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct emu_case *c = &cases[i];
@@ -440,6 +463,7 @@ TEST_F_TIMEOUT(emulate, native_and_probed_agree, 300)
 	}
 	TH_LOG("%zu instructions, %u trials each", ARRAY_SIZE(cases), NR_TRIALS);
 	munmap(probed, sizeof(*probed) * NR_TRIALS);
+	munmap(fresh_page, getpagesize());
 	EXPECT_EQ(0, diffs);
 #endif
 }
