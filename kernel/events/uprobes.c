@@ -23,7 +23,6 @@
 #include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/seqlock.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
@@ -39,28 +38,17 @@
  *         uprobe->analyze_lock
  *         ref_ctr_lock
  *           uprobes_treelock
- * The hit path takes no lock in the common case: the VMA's own read lock and a
- * lockless tree lookup inside uprobes_srcu. Its slow path takes mm->mmap_lock for
- * reading (lookup) and uprobe->register_rwsem for reading (a handler asking for
- * removal), never both at once.
+ * The hit path takes mm->mmap_lock for reading (lookup) and uprobe->register_rwsem for
+ * reading (a handler asking for removal), never both at once.
  */
 
-/* All probes by (inode, offset). Serializes changes to uprobes_tree and uprobe->rb_node. */
+/* All probes by (inode, offset). Protects uprobes_tree and uprobe->rb_node. */
 static DEFINE_SPINLOCK(uprobes_treelock);
 static struct rb_root uprobes_tree = RB_ROOT;
 
 /*
- * Bumped around every change of uprobes_tree: a lockless lookup that finds nothing
- * while a change ran may have been misled by a rotation, and tries again.
- */
-static seqcount_spinlock_t uprobes_seqcount = SEQCNT_SPINLOCK_ZERO(uprobes_seqcount,
-								  &uprobes_treelock);
-
-/*
  * Consumer lists are read under this SRCU (handlers may sleep). uprobe_unregister_sync()
- * waits for it, so after it no handler of a removed consumer runs. A hit also looks
- * its probe up inside it without taking a reference: probes are freed only after a
- * grace period of it (uprobe_release()).
+ * waits for it, so after it no handler of a removed consumer runs.
  */
 DEFINE_STATIC_SRCU(uprobes_srcu);
 
@@ -82,9 +70,7 @@ enum {
  * @rb_node: in uprobes_tree while the probe has consumers; empty once it left it.
  * @ref: the tree holds one reference; so does each registration (the pointer
  *	uprobe_register() returns), each pending return instance, each task stepping
- *	this probe and each locked lookup in progress. The last put frees it, after a
- *	grace period of uprobes_srcu, inside which hits use it without a reference.
- * @rcu: for that deferred free.
+ *	this probe and each lookup in progress. The last put frees it.
  * @register_rwsem: writers change @consumers and sweep breakpoints; readers (a
  *	handler's removal request) need the consumer set to stay as it is.
  * @analyze_lock: serializes the one-time copy and analysis of the instruction.
@@ -107,7 +93,6 @@ struct uprobe {
 	loff_t			ref_ctr_offset;
 	int			analyze_err;
 	unsigned long		flags;
-	struct rcu_head		rcu;
 	struct arch_uprobe	arch;
 };
 
@@ -133,21 +118,12 @@ static struct uprobe *uprobe_hold(struct uprobe *u)
 	return u;
 }
 
-static void uprobe_free_srcu(struct rcu_head *head)
-{
-	kfree(container_of(head, struct uprobe, rcu));
-}
-
-/*
- * Drop a reference; the last one frees. May sleep (iput). A hit that found the probe
- * without a reference may still be looking at it (its inode only as a key): the
- * memory waits for uprobes_srcu; pairs with srcu_read_lock() in handle_breakpoint().
- */
+/* Drop a reference; the last one frees. May sleep (iput). */
 static void uprobe_release(struct uprobe *u)
 {
 	if (refcount_dec_and_test(&u->ref)) {
 		iput(u->inode);
-		call_srcu(&uprobes_srcu, &u->rcu, uprobe_free_srcu);
+		kfree(u);
 	}
 }
 
@@ -182,50 +158,15 @@ static struct uprobe *tree_first_in(struct inode *inode, loff_t offset, loff_t e
 	return NULL;
 }
 
-struct uprobe_key {
-	struct inode	*inode;
-	loff_t		offset;
-};
-
-static int uprobe_key_cmp(const void *key, const struct rb_node *n)
-{
-	const struct uprobe_key *k = key;
-
-	return uprobe_cmp(k->inode, k->offset, rb_entry(n, struct uprobe, rb_node));
-}
-
-/*
- * The probe at (@inode, @offset) without locks or a reference, for the hit path: the
- * caller is inside uprobes_srcu, which keeps the probe's memory. A live probe found
- * is the right one even while the tree changes (its reference pins its inode, so the
- * pointer compared is that inode's). A dead one may name an inode since freed and
- * reused: it does not count. Nothing found during a change may be a lookup that a
- * rotation led astray, so it is retried.
- */
-static struct uprobe *find_uprobe_srcu(struct inode *inode, loff_t offset)
-{
-	struct uprobe_key key = { inode, offset };
-	struct rb_node *n;
-	unsigned int seq;
-
-	do {
-		seq = read_seqcount_begin(&uprobes_seqcount);
-		n = rb_find_rcu(&key, &uprobes_tree, uprobe_key_cmp);
-		if (n && refcount_read(&rb_entry(n, struct uprobe, rb_node)->ref))
-			return rb_entry(n, struct uprobe, rb_node);
-	} while (read_seqcount_retry(&uprobes_seqcount, seq));
-	return NULL;
-}
-
-/* The probe at (@inode, @offset) with a reference, under the tree's lock. */
-static struct uprobe *find_uprobe_locked(struct inode *inode, loff_t offset)
+/* Look up a probe; the caller gets a reference. */
+static struct uprobe *find_uprobe(struct inode *inode, loff_t offset)
 {
 	struct uprobe *u;
 
 	spin_lock(&uprobes_treelock);
 	u = tree_first_in(inode, offset, offset + 1);
 	if (u)
-		uprobe_hold(u);		/* in the tree: the tree's reference keeps it above 0 */
+		uprobe_hold(u);
 	spin_unlock(&uprobes_treelock);
 	return u;
 }
@@ -278,11 +219,8 @@ static struct uprobe *get_or_make_uprobe(struct inode *inode, loff_t offset,
 	init_rwsem(&fresh->register_rwsem);
 	mutex_init(&fresh->analyze_lock);
 	INIT_LIST_HEAD(&fresh->consumers);
-	write_seqcount_begin(&uprobes_seqcount);
-	/* Published with a release: a lockless reader sees it whole. */
-	rb_link_node_rcu(&fresh->rb_node, parent, link);
+	rb_link_node(&fresh->rb_node, parent, link);
 	rb_insert_color(&fresh->rb_node, &uprobes_tree);
-	write_seqcount_end(&uprobes_seqcount);
 	spin_unlock(&uprobes_treelock);
 	return fresh;
 }
@@ -294,9 +232,7 @@ static void retire_uprobe(struct uprobe *uprobe)
 	if (!list_empty(&uprobe->consumers) || !uprobe_in_tree(uprobe))
 		return;
 	spin_lock(&uprobes_treelock);
-	write_seqcount_begin(&uprobes_seqcount);
 	rb_erase(&uprobe->rb_node, &uprobes_tree);
-	write_seqcount_end(&uprobes_seqcount);
 	RB_CLEAR_NODE(&uprobe->rb_node);
 	spin_unlock(&uprobes_treelock);
 	uprobe_release(uprobe);
@@ -1081,10 +1017,7 @@ static void drop_dead_returns(struct uprobe_task *utask, enum rp_check ctx,
 		pop_return_instance(utask);
 }
 
-/*
- * On a hit of a probe with return consumers: take over the function's return. The
- * caller is inside uprobes_srcu without a reference of its own.
- */
+/* On a hit of a probe with return consumers: take over the function's return. */
 static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
@@ -1103,15 +1036,9 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	ri = kmalloc(sizeof(*ri), GFP_KERNEL);
 	if (!ri)
 		return;
-	/* The instance's reference; none if the probe is already on its way out. */
-	if (!refcount_inc_not_zero(&uprobe->ref)) {
-		kfree(ri);
-		return;
-	}
 
 	orig_ret = arch_uretprobe_hijack_return_addr(tramp, regs);
 	if (orig_ret == -1) {
-		uprobe_release(uprobe);
 		kfree(ri);
 		return;
 	}
@@ -1123,14 +1050,13 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	drop_dead_returns(utask, chained ? RP_CHECK_CHAIN_CALL : RP_CHECK_CALL, regs);
 	if (chained) {
 		if (WARN_ON_ONCE(!utask->return_instances)) {
-			uprobe_release(uprobe);
 			kfree(ri);
 			return;
 		}
 		orig_ret = utask->return_instances->orig_ret_vaddr;
 	}
 	*ri = (struct return_instance) {
-		.uprobe		= uprobe,
+		.uprobe		= uprobe_hold(uprobe),
 		.func		= instruction_pointer(regs),
 		.stack		= user_stack_pointer(regs),
 		.orig_ret_vaddr	= orig_ret,
@@ -1202,14 +1128,9 @@ static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
 	struct vm_area_struct *vma;
 	struct mm_struct *mm = current->mm;
 
-	/*
-	 * The consumer set must not change while we decide (lock order: above mmap_lock).
-	 * A probe retired meanwhile decides nothing: the breakpoint there now may be a
-	 * newer probe's.
-	 */
+	/* The consumer set must not change while we decide (lock order: above mmap_lock). */
 	down_read(&uprobe->register_rwsem);
-	if (uprobe_in_tree(uprobe) && !list_empty(&uprobe->consumers) &&
-	    !uprobe_wants(uprobe, mm)) {
+	if (!uprobe_wants(uprobe, mm)) {
 		mmap_write_lock(mm);
 		vma = vma_lookup(mm, bp_vaddr);
 		if (vma && vma_can_carry_breakpoint(vma, false) &&
@@ -1220,17 +1141,15 @@ static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
 	up_read(&uprobe->register_rwsem);
 }
 
-/*
- * The consumers' handlers of one hit; the caller is inside uprobes_srcu. Return: true
- * if every handler asked for the breakpoint to leave this process.
- */
-static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
+static void run_handlers(struct uprobe *uprobe, struct pt_regs *regs, unsigned long bp_vaddr)
 {
 	struct uprobe_task *utask = current->utask;
 	bool want_return = false, remove = true;
 	struct uprobe_consumer *uc;
+	int idx;
 
 	utask->auprobe = &uprobe->arch;
+	idx = srcu_read_lock(&uprobes_srcu);
 	list_for_each_entry_srcu(uc, &uprobe->consumers, cons_node,
 				 srcu_read_lock_held(&uprobes_srcu)) {
 		int verdict = uc->handler ? uc->handler(uc, regs) : 0;
@@ -1244,7 +1163,10 @@ static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
 	utask->auprobe = NULL;
 	if (want_return)
 		hijack_return(uprobe, regs);
-	return remove && !list_empty(&uprobe->consumers);
+	srcu_read_unlock(&uprobes_srcu, idx);
+
+	if (remove && !list_empty(&uprobe->consumers))
+		remove_from_current(uprobe, bp_vaddr);
 }
 
 /* 1 if @vaddr holds a trap instruction in the current mm, 0 if not, -errno. */
@@ -1266,55 +1188,17 @@ static int trap_insn_at(struct mm_struct *mm, unsigned long vaddr)
 	return is_trap_insn(&insn) ? 1 : 0;
 }
 
-/* Where in its file a VMA maps @vaddr, if it is text that can carry a breakpoint. */
-static bool vma_probe_key(struct vm_area_struct *vma, unsigned long vaddr,
-			  struct inode **inode, loff_t *offset)
-{
-	if (!vma_can_carry_breakpoint(vma, false))
-		return false;
-	*inode = file_inode(vma->vm_file);
-	*offset = file_offset_of(vma, vaddr);
-	return true;
-}
-
-/*
- * The probe behind the breakpoint at @bp_vaddr, found without a lock that others
- * share: the VMA's own read lock, and the lockless tree lookup. No reference: the
- * caller is inside uprobes_srcu. NULL when that does not settle it.
- */
-static struct uprobe *find_uprobe_fast(unsigned long bp_vaddr)
-{
-	struct uprobe *uprobe = NULL;
-	struct vm_area_struct *vma;
-	struct inode *inode;
-	loff_t offset;
-
-	vma = lock_vma_under_rcu(current->mm, bp_vaddr);
-	if (!vma)
-		return NULL;
-	if (vma_probe_key(vma, bp_vaddr, &inode, &offset))
-		uprobe = find_uprobe_srcu(inode, offset);
-	vma_end_read(vma);
-	return uprobe;
-}
-
-/*
- * The slow way, under mmap_lock, outside any SRCU section: the probe with a
- * reference, or NULL and *@is_trap saying whether the program has a trap instruction
- * of its own there.
- */
-static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr, int *is_trap)
+static struct uprobe *find_active_uprobe(unsigned long bp_vaddr, int *is_trap)
 {
 	struct uprobe *uprobe = NULL;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
-	struct inode *inode;
-	loff_t offset;
 
 	mmap_read_lock(mm);
+	/* Probes are found by file and offset: the VMA says which. */
 	vma = vma_lookup(mm, bp_vaddr);
-	if (vma && vma_probe_key(vma, bp_vaddr, &inode, &offset))
-		uprobe = find_uprobe_locked(inode, offset);
+	if (vma && vma_can_carry_breakpoint(vma, false))
+		uprobe = find_uprobe(file_inode(vma->vm_file), file_offset_of(vma, bp_vaddr));
 	if (!uprobe)
 		*is_trap = trap_insn_at(mm, bp_vaddr);
 	mmap_read_unlock(mm);
@@ -1348,40 +1232,24 @@ static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_r
 	return 0;
 }
 
-/*
- * A breakpoint hit. The common case stays inside one uprobes_srcu section and takes no
- * reference and no shared lock: find the probe, run the handlers, emulate. What may
- * wait on a lock or a fault runs outside the section, holding a reference instead:
- * the slow lookup, a removal a handler asked for, and the out-of-line step. So a
- * grace period (uprobe_unregister_sync()) never waits on mmap_lock.
- */
 static void handle_breakpoint(struct pt_regs *regs)
 {
 	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
-	struct uprobe *uprobe, *held = NULL;
 	struct uprobe_task *utask;
-	bool remove, done;
-	int is_trap = 0, idx;
+	struct uprobe *uprobe;
+	int is_trap = 0;
 
 	if (bp_vaddr == uprobe_get_trampoline_vaddr()) {
 		uprobe_handle_trampoline(regs);
 		return;
 	}
-	/* Keeps the probe found without a reference; pairs with call_srcu() in uprobe_release(). */
-	idx = srcu_read_lock(&uprobes_srcu);
-	uprobe = find_uprobe_fast(bp_vaddr);
+	uprobe = find_active_uprobe(bp_vaddr, &is_trap);
 	if (!uprobe) {
-		srcu_read_unlock(&uprobes_srcu, idx);
-		held = find_uprobe_slow(bp_vaddr, &is_trap);
-		if (!held) {
-			if (is_trap > 0)
-				force_sig(SIGTRAP);	/* the program's own breakpoint */
-			else	/* we raced with removal: run what is there now */
-				instruction_pointer_set(regs, bp_vaddr);
-			return;
-		}
-		uprobe = held;
-		idx = srcu_read_lock(&uprobes_srcu);
+		if (is_trap > 0)
+			force_sig(SIGTRAP);	/* the program's own breakpoint */
+		else
+			instruction_pointer_set(regs, bp_vaddr); /* we raced with removal */
+		return;
 	}
 	/* Handlers see, and a restart runs, the probed instruction itself. */
 	instruction_pointer_set(regs, bp_vaddr);
@@ -1394,33 +1262,13 @@ static void handle_breakpoint(struct pt_regs *regs)
 	if (uprobe->analyze_err || arch_uprobe_ignore(&uprobe->arch, regs))
 		goto out;
 
-	remove = run_handlers(uprobe, regs);
-	/* A page that is not there makes us step instead of waiting in the section. */
-	pagefault_disable();
-	done = arch_uprobe_skip_sstep(&uprobe->arch, regs);
-	pagefault_enable();
-	/*
-	 * A probe already on its way out gives no reference; then its breakpoint is
-	 * gone, and the instruction simply runs again where it is.
-	 */
-	if ((remove || !done) && !held) {
-		if (!refcount_inc_not_zero(&uprobe->ref))
-			goto out;
-		held = uprobe;
-	}
-	srcu_read_unlock(&uprobes_srcu, idx);
-
-	if (remove)
-		remove_from_current(held, bp_vaddr);
-	if (!done && !start_step(held, bp_vaddr, regs))
+	run_handlers(uprobe, regs, bp_vaddr);
+	if (arch_uprobe_skip_sstep(&uprobe->arch, regs))
+		goto out;
+	if (!start_step(uprobe, bp_vaddr, regs))
 		return;	/* the reference goes with utask->active_uprobe */
-	if (held)
-		uprobe_release(held);
-	return;
 out:
-	srcu_read_unlock(&uprobes_srcu, idx);
-	if (held)
-		uprobe_release(held);
+	uprobe_release(uprobe);
 }
 
 /* The step ended, or was cut short: put the task back on its own path. */
