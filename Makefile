@@ -5,6 +5,7 @@
 #   make vm-run CMD='...'     run one command in the guest
 #   make shell                an interactive guest shell
 #   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
+#   make perf                 perf from the tree's tools/perf, into build/perf/perf
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
 ARCH ?= x86_64
 KERNEL ?= ours
@@ -13,7 +14,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree vm-run shell run check bench clean
+.PHONY: all deps build tree perf vm-run shell run check bench clean
 all: build
 
 deps:
@@ -32,10 +33,13 @@ vm-run: build
 shell: build
 	@$(H)/vm.sh
 
-run: build
+perf: deps
+	@$(H)/perf.sh
+
+run: build perf
 	@$(H)/demo.sh
 
-check: deps
+check: deps perf
 	@$(H)/check.sh
 
 bench: deps
