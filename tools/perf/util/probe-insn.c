@@ -131,13 +131,13 @@ static int probe_insn__check_offset(Elf *elf, const char *exec, u64 offset)
 	}
 
 	if (!probe_insn__text_segment(elf, offset, &phdr)) {
-		pr_debug("%s: offset %#" PRIx64 " is in no executable segment, not checked\n",
+		pr_debug("%s: offset 0x%" PRIx64 " is in no executable segment, not checked\n",
 			 exec, offset);
 		return 0;
 	}
 	addr = offset - phdr.p_offset + phdr.p_vaddr;
 	if (!probe_insn__find_func(elf, addr, &func)) {
-		pr_debug("%s: offset %#" PRIx64 " is in no function symbol, not checked\n",
+		pr_debug("%s: offset 0x%" PRIx64 " is in no function symbol, not checked\n",
 			 exec, offset);
 		return 0;
 	}
@@ -160,8 +160,8 @@ static int probe_insn__check_offset(Elf *elf, const char *exec, u64 offset)
 		int avail = min_t(u64, func.size - pos, MAX_INSN_SIZE);
 
 		if (insn_decode(&insn, code + pos, avail, mode) < 0 || !insn.length) {
-			pr_warning("Warning: cannot decode %s at %s+%#" PRIx64
-				   ": not checking that %s+%#" PRIx64
+			pr_warning("Warning: cannot decode %s at %s+0x%" PRIx64
+				   ": not checking that %s+0x%" PRIx64
 				   " is an instruction boundary.\n",
 				   exec, func.name, pos, func.name, target);
 			return 0;
@@ -171,10 +171,10 @@ static int probe_insn__check_offset(Elf *elf, const char *exec, u64 offset)
 	if (pos == target)
 		return 0;
 
-	pr_err("Error: %s+%#" PRIx64 " (offset %#" PRIx64 " in %s) is not an instruction boundary:\n"
-	       "  it is inside the %d-byte instruction at %s+%#" PRIx64 ".\n"
+	pr_err("Error: %s+0x%" PRIx64 " (offset 0x%" PRIx64 " in %s) is not an instruction boundary:\n"
+	       "  it is inside the %d-byte instruction at %s+0x%" PRIx64 ".\n"
 	       "  A probe there would overwrite part of that instruction and corrupt the program.\n"
-	       "  The nearest instruction boundaries are %s+%#" PRIx64 " and %s+%#" PRIx64 ".\n",
+	       "  The nearest instruction boundaries are %s+0x%" PRIx64 " and %s+0x%" PRIx64 ".\n",
 	       func.name, target, offset, exec, (int)(pos - prev), func.name, prev,
 	       func.name, prev, func.name, pos);
 	return -EINVAL;
