@@ -47,9 +47,9 @@ if ! make -C "$SRC/tools/perf" O="$out" -j2 WERROR=0 \
 	grep -E 'error|Error' "$out/build.log" | head -40 >&2
 	die "perf build failed; full log in ${out#$REPO/}/build.log"
 fi
-for feature in dwarf libelf libtraceevent; do
-	grep -Eq "\.\.\. +$feature: \[ on +\]" "$out/build.log" ||
-		[ ! -s "$out/FEATURE-DUMP" ] || grep -q "feature-$feature=1" "$out/FEATURE-DUMP" ||
+# perf probe's DWARF use and our instruction decoding (auxtrace) must be in.
+for feature in dwarf libelf libtraceevent auxtrace; do
+	"$perf" check feature -q "$feature" ||
 		die "perf was built without $feature: see ${out#$REPO/}/build.log"
 done
 echo "$stamp" > "$out/.inputs"
