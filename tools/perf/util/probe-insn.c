@@ -107,7 +107,7 @@ static bool probe_insn__find_func(Elf *elf, u64 addr, struct probe_insn_func *fu
 /* 0, or -EINVAL when file offset @offset of @exec is inside an instruction. */
 static int probe_insn__check_offset(Elf *elf, const char *exec, u64 offset)
 {
-	struct probe_insn_func func;
+	struct probe_insn_func func = { .name = NULL };
 	enum insn_mode mode;
 	const unsigned char *code;
 	u64 addr, target, pos, prev = 0;
