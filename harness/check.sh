@@ -18,8 +18,8 @@ fi
 step "running the suites in the $variant guest"
 results=$BUILD/results-$variant.txt
 rc=0
-# The whole suite takes 10-15 minutes of guest time under TCG; a debug kernel runs it
-# several times slower; make stress runs for long.
+# The whole suite takes 15-20 minutes of guest time under TCG (the perf tests run twice,
+# once per perf); a debug kernel runs it several times slower; make stress runs for long.
 if [ "$DEBUG" = 1 ]; then
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 fi
