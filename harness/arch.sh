@@ -20,6 +20,7 @@ x86_64)
 	DEB_ARCH=amd64
 	CROSS_DEBS=
 	GUEST_DEBS=
+	GUEST_CFLAGS=
 	;;
 powerpc)
 	KARCH=powerpc
@@ -32,6 +33,9 @@ powerpc)
 	QEMU_CONSOLE=hvc0
 	ARCH_PACKAGES="qemu-system-ppc"
 	DEB_ARCH=ppc64el
+	# Test programs cross-built for the guest CPU: POWER10 code needs no TOC, so each
+	# function has one entry point.
+	GUEST_CFLAGS="-mcpu=power10"
 	CROSS_DEBS="gcc-12-powerpc64le-linux-gnu cpp-12-powerpc64le-linux-gnu
 		binutils-powerpc64le-linux-gnu libgcc-12-dev-ppc64el-cross libgcc-s1-ppc64el-cross
 		libc6-dev-ppc64el-cross libc6-ppc64el-cross linux-libc-dev-ppc64el-cross
