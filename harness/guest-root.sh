@@ -20,5 +20,6 @@ ln -sf bash-static bin/sh
 # Mount points: guest-init mounts the usual file systems, busybox's applet links (in a
 # tmpfs at /.busybox: the root itself is read-only) and the repo at its host path.
 mkdir -p proc sys dev tmp run etc .busybox "./$REPO"
+cp "$REPO/harness/guest-init" "./$GUEST_INIT"
 echo 'root:x:0:0:root:/tmp:/bin/sh' > etc/passwd
 echo 'root:x:0:' > etc/group

@@ -17,8 +17,13 @@ variant=$KERNEL-$ARCH
 [ "$DEBUG" = 1 ] && variant=$variant-debug
 OBJ=$BUILD/obj/$variant
 # What the guest sees as /: the host's own, or a root of the arch's Debian packages.
+# Its PID 1: the repo's guest-init, or a copy in the root (the repo is not mounted yet).
 GUEST_ROOT=/
-[ -n "$GUEST_DEBS" ] && GUEST_ROOT=$BUILD/root-$ARCH
+GUEST_INIT=$REPO/harness/guest-init
+if [ -n "$GUEST_DEBS" ]; then
+	GUEST_ROOT=$BUILD/root-$ARCH
+	GUEST_INIT=/guest-init
+fi
 # An unpacked cross toolchain (deb_unpack in build.sh) comes first in PATH.
 CROSS_DIR=$BUILD/cross-$ARCH
 [ -n "$CROSS_DEBS" ] && export PATH=$CROSS_DIR/usr/bin:$PATH

@@ -31,7 +31,7 @@ fs="-fsdev local,id=root,path=$GUEST_ROOT,security_model=none,readonly=on,multid
 	-device virtio-9p-pci,fsdev=repo,mount_tag=repo"
 append="console=$QEMU_CONSOLE root=/dev/root rootfstype=9p
 	rootflags=trans=virtio,version=9p2000.L,msize=262144 ro
-	init=$REPO/harness/guest-init REPO=$REPO RUN_DIR=$run_dir
+	init=$GUEST_INIT REPO=$REPO RUN_DIR=$run_dir
 	panic=-1 loglevel=4 nokaslr"
 
 qemu_cmd=($QEMU $QEMU_MACHINE -smp 4 -m $memory -nographic -no-reboot $fs
