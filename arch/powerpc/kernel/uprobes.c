@@ -143,8 +143,12 @@ static int choose_kind(struct arch_uprobe *aup, ppc_inst_t inst, unsigned long a
 	}
 
 	if (insn_reads_nip(inst)) {
-		/* Emulation must do it; only integer work is sure to be emulated. */
-		if (type != COMPUTE && type != LOAD && type != STORE)
+		/*
+		 * Emulation must do it: pla/paddi, and loads and stores of any register
+		 * file (for a user task, sstep.c reaches FP and vector registers whether
+		 * they are live or saved in the thread).
+		 */
+		if (type != COMPUTE && !OP_IS_LOAD_STORE(type))
 			return -ENOTSUPP;
 		aup->kind = UPROBE_PPC_EMULATE;
 		return 0;

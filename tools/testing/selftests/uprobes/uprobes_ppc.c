@@ -40,7 +40,7 @@ asm(".pushsection .text\n"
 	"	blr\n"
 	".size ppc_bcl, . - ppc_bcl\n"
 
-	/* addpcis: returns its own address. */
+	/* addpcis: returns the address of the instruction after it. */
 	".globl ppc_lnia\n"
 	".type ppc_lnia, @function\n"
 	"ppc_lnia:\n"
@@ -144,7 +144,7 @@ TEST_F(ppc, position_dependent_instructions)
 	uintptr_t bcl = ppc_bcl(), lnia = ppc_lnia(), where = 0;
 
 	ASSERT_EQ((uintptr_t)ppc_bcl + 8, bcl);
-	ASSERT_EQ((uintptr_t)ppc_lnia, lnia);
+	ASSERT_EQ((uintptr_t)ppc_lnia + 4, lnia);	/* the next instruction's address */
 	ASSERT_EQ(0x11234, ppc_pcrel(&where));
 	ASSERT_EQ((uintptr_t)&ppc_word, where);
 
