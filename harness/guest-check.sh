@@ -82,6 +82,8 @@ suite_ftrace()
 {
 	local dir=$src/tools/testing/selftests/ftrace tc list=
 	banner "ftracetest"
+	# Cross-built by check.sh for a guest without a compiler.
+	[ -x "$selftests.uptarget/uptarget" ] && export UPTARGET_PREBUILT=$selftests.uptarget/uptarget
 	for tc in test.d/dynevent/add_remove_uprobe.tc test.d/kprobe/uprobe_syntax_errors.tc \
 		  $(cd "$dir" && ls test.d/uprobes/*.tc 2>/dev/null); do
 		[ -f "$dir/$tc" ] && list="$list $tc"
