@@ -8,6 +8,7 @@
 #   make probe-coverage       function entries each kernel runs without a step: bench/COVERAGE.md
 #   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
 #                             FUZZ_LINES fuzzed lines, FUZZ_SEED to replay a run)
+#   make perf                 perf from the tree's tools/perf, into build/perf/perf
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
 ARCH ?= x86_64
 KERNEL ?= ours
@@ -16,7 +17,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree vm-run shell run check stress bench probe-coverage clean
+.PHONY: all deps build tree perf vm-run shell run check stress bench probe-coverage clean
 all: build
 
 deps:
@@ -35,10 +36,13 @@ vm-run: build
 shell: build
 	@$(H)/vm.sh
 
-run: build
+perf: deps
+	@$(H)/perf.sh
+
+run: build perf
 	@$(H)/demo.sh
 
-check: deps
+check: deps perf
 	@$(H)/check.sh
 
 stress: deps

@@ -18,6 +18,18 @@ if ! flock -n 9; then
 	step "waiting for another kernel build to finish"
 	flock 9
 fi
+# Under the lock: a kernel build of this worktree may be using the toolchain.
+if [ -n "$CROSS_DEBS" ]; then
+	deb_unpack "$CROSS_DIR" $CROSS_DEBS
+	# Debian names the driver by its version; the kernel wants $(CROSS_COMPILE)gcc.
+	ln -sf "$(basename "$(ls "$CROSS_DIR/usr/bin/${CROSS_COMPILE}"gcc-[0-9]* | head -1)")" \
+		"$CROSS_DIR/usr/bin/${CROSS_COMPILE}gcc"
+	# The tests' <sys/sdt.h>, where the cross compiler looks for headers.
+	target_include=$(echo "$CROSS_DIR"/usr/*-linux-gnu*/include)
+	for h in "$CROSS_DIR"/usr/include/*/sys/sdt*.h; do
+		[ -e "$h" ] && ln -sf "$h" "$target_include/sys/"
+	done
+fi
 
 stamp=$(cat $fragments | sha1sum | cut -c1-16)
 if [ "$(cat "$OBJ/.fragments" 2>/dev/null)" != "$stamp" ]; then

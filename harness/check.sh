@@ -14,12 +14,23 @@ if [ -f "$REPO/tools/testing/selftests/uprobes/Makefile" ]; then
 	make -s -C "$REPO/tools/testing/selftests/uprobes" OUTPUT="$selftests" \
 		KSFT_INCLUDE="$SRC/tools/testing/selftests" CROSS_COMPILE="$CROSS_COMPILE"
 fi
+# A guest without a compiler gets the ftracetests' target program built here, with what
+# the tests would have asked nm and readelf (test.d/uprobes/lib.sh).
+uptarget=$selftests.uptarget/uptarget
+rm -rf "${uptarget%/*}"
+if [ -n "$CROSS_COMPILE" ]; then
+	mkdir -p "${uptarget%/*}"
+	${CROSS_COMPILE}gcc -O1 -g -no-pie -fno-pie -Wl,-z,noseparate-code $GUEST_CFLAGS \
+		-o "$uptarget" "$REPO/tools/testing/selftests/ftrace/test.d/uprobes/uptarget.c"
+	${CROSS_COMPILE}nm "$uptarget" > "$uptarget.nm"
+	${CROSS_COMPILE}readelf -lW "$uptarget" > "$uptarget.load"
+fi
 
 step "running the suites in the $variant guest"
 results=$BUILD/results-$variant.txt
 rc=0
-# The whole suite takes 10-15 minutes of guest time under TCG; a debug kernel runs it
-# several times slower; make stress runs for long.
+# The whole suite takes 15-20 minutes of guest time under TCG (the perf tests run twice,
+# once per perf); a debug kernel runs it several times slower; make stress runs for long.
 if [ "$DEBUG" = 1 ]; then
 	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 fi

@@ -82,6 +82,8 @@ suite_ftrace()
 {
 	local dir=$src/tools/testing/selftests/ftrace tc list=
 	banner "ftracetest"
+	# Cross-built by check.sh for a guest without a compiler.
+	[ -x "$selftests.uptarget/uptarget" ] && export UPTARGET_PREBUILT=$selftests.uptarget/uptarget
 	for tc in test.d/dynevent/add_remove_uprobe.tc test.d/kprobe/uprobe_syntax_errors.tc \
 		  $(cd "$dir" && ls test.d/uprobes/*.tc 2>/dev/null); do
 		[ -f "$dir/$tc" ] && list="$list $tc"
@@ -100,36 +102,55 @@ suite_ftrace()
 	grep -qE '^\[[0-9]+\] ' /tmp/ftrace.out || record "FAIL ftrace: ftracetest ran no test"
 }
 
-# (c) perf shell tests about user probes: the tree's that run offline, and ours.
+# (c) perf shell tests about user probes: the tree's that run offline, and ours, each run
+# once with Debian's perf (/usr/bin/perf, 6.1) and once with the perf built from the tree
+# (build/perf/perf, 6.12, harness/perf.sh): the one on PATH as "perf" is the one tested.
+# Results are named perf/debian/TEST and perf/tree/TEST.
 suite_perf()
 {
-	local t name rc
+	local t name rc which bin version
 	banner "perf shell tests"
-	for t in "$src"/tools/perf/tests/shell/test_uprobe_from_different_cu.sh \
-		 "$src"/tools/perf/tests/shell/record+probe_libc_inet_pton.sh \
-		 "$repo"/tools/perf/tests/shell/*.sh; do
-		[ -f "$t" ] || continue
-		name=$(basename "$t" .sh)
-		case $name in
-		record+probe_libc_inet_pton)
-			record "SKIP perf/$name: needs ping over IPv4/IPv6, and the test kernel has no INET"
-			continue ;;
-		test_uprobe_from_different_cu)
-			# perf 6.1 cannot list a function of an LTO object (fixed in later perf).
-			if perf --version | grep -q 'version 6\.1\.'; then
-				record "SKIP perf/$name: needs a perf newer than Debian's 6.1"
-				continue
-			fi ;;
+	for which in debian tree; do
+		case $which in
+		debian) bin=/usr/bin/perf ;;
+		tree) bin=$repo/build/perf/perf ;;
 		esac
-		echo "--- $name"
-		(cd /tmp && timeout 600 bash "$t") > /tmp/perf-test.out 2>&1
-		rc=$?
-		cat /tmp/perf-test.out
-		case $rc in
-		0) record "PASS perf/$name" ;;
-		2) record "SKIP perf/$name: $(grep -iE 'skip' /tmp/perf-test.out | tail -1)" ;;
-		*) record "FAIL perf/$name: exit status $rc" ;;
-		esac
+		if [ ! -x "$bin" ]; then
+			record "SKIP perf/$which: no perf at $bin"
+			continue
+		fi
+		mkdir -p "/tmp/perf-$which"
+		ln -sf "$bin" "/tmp/perf-$which/perf"
+		version=$("$bin" --version)
+		echo "=== with $bin ($version)"
+		for t in "$src"/tools/perf/tests/shell/test_uprobe_from_different_cu.sh \
+			 "$src"/tools/perf/tests/shell/record+probe_libc_inet_pton.sh \
+			 "$repo"/tools/perf/tests/shell/*.sh; do
+			[ -f "$t" ] || continue
+			name=$(basename "$t" .sh)
+			case $name in
+			record+probe_libc_inet_pton)
+				record "SKIP perf/$which/$name: needs ping over IPv4/IPv6, and the test kernel has no INET"
+				continue ;;
+			test_uprobe_from_different_cu)
+				# perf 6.1 cannot list a function of an LTO object (fixed in later perf).
+				if echo "$version" | grep -q 'version 6\.1\.'; then
+					record "SKIP perf/$which/$name: needs a perf newer than 6.1 ($version)"
+					continue
+				fi ;;
+			esac
+			echo "--- $name ($which perf)"
+			(cd /tmp && PATH=/tmp/perf-$which:$PATH timeout 600 bash "$t") \
+				> /tmp/perf-test.out 2>&1
+			rc=$?
+			cat /tmp/perf-test.out
+			cp /tmp/perf-test.out "$logs/perf-$which-$name.log"
+			case $rc in
+			0) record "PASS perf/$which/$name" ;;
+			2) record "SKIP perf/$which/$name: $(grep -iE 'skip' /tmp/perf-test.out | tail -1)" ;;
+			*) record "FAIL perf/$which/$name: exit status $rc" ;;
+			esac
+		done
 	done
 }
 

@@ -16,6 +16,17 @@ SRC=$BUILD/src/$KERNEL
 variant=$KERNEL-$ARCH
 [ "$DEBUG" = 1 ] && variant=$variant-debug
 OBJ=$BUILD/obj/$variant
+# What the guest sees as /: the host's own, or a root of the arch's Debian packages.
+# Its PID 1: the repo's guest-init, or a copy in the root (the repo is not mounted yet).
+GUEST_ROOT=/
+GUEST_INIT=$REPO/harness/guest-init
+if [ -n "$GUEST_DEBS" ]; then
+	GUEST_ROOT=$BUILD/root-$ARCH
+	GUEST_INIT=/guest-init
+fi
+# An unpacked cross toolchain (deb_unpack in build.sh) comes first in PATH.
+CROSS_DIR=$BUILD/cross-$ARCH
+[ -n "$CROSS_DEBS" ] && export PATH=$CROSS_DIR/usr/bin:$PATH
 # Kernel builds never run two at a time on this 2-core machine, whoever starts them.
 BUILD_LOCK=/tmp/uprobes-kernel-build.lock
 
@@ -36,4 +47,28 @@ die()
 {
 	echo "harness: $*" >&2
 	exit 1
+}
+
+# deb_unpack DIR PACKAGES...: Debian's packages of those names, downloaded and unpacked
+# into DIR (not installed). Done again only when the list changes; DIR/.debs says what
+# is there. Package names may carry an :arch.
+deb_unpack()
+{
+	local dir=$1 want debs deb
+	shift
+	want="$*"
+	[ "$(cat "$dir/.debs" 2>/dev/null)" = "$want" ] && return 0
+	step "unpacking Debian packages into ${dir#$REPO/}"
+	debs=$dir.debs
+	rm -rf "$dir" "$debs"
+	mkdir -p "$dir" "$debs"
+	# apt-get download writes where it runs; a stale package list is refreshed once.
+	(cd "$debs" && apt-get download -qq "$@" 2>/dev/null) ||
+		{ apt-get update -qq && (cd "$debs" && apt-get download -qq "$@"); } ||
+		die "cannot download $*"
+	for deb in "$debs"/*.deb; do
+		dpkg -x "$deb" "$dir"
+	done
+	rm -rf "$debs"
+	echo "$want" > "$dir/.debs"
 }

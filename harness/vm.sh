@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # vm.sh [COMMAND...]: boot the built kernel of the selected variant under QEMU (TCG) with
-# the host's / shared read-only, run COMMAND (bash) in the guest, print its output and
+# the host's / (or the arch's guest root) shared read-only, run COMMAND (bash) in the guest, print its output and
 # exit with its status. No COMMAND: an interactive shell. A guest that hangs past
 # VM_TIMEOUT seconds is killed; a kernel oops, BUG, WARNING, KASAN, KFENCE or lockdep
 # report in the guest log fails the run.
@@ -9,6 +9,7 @@
 
 kernel=$OBJ/$KIMAGE
 [ -f "$kernel" ] || die "no kernel at ${kernel#$REPO/}: run 'make build KERNEL=$KERNEL'"
+"$REPO/harness/guest-root.sh"
 timeout=${VM_TIMEOUT:-900}
 memory=2G
 [ "$DEBUG" = 1 ] && memory=4G
@@ -24,13 +25,13 @@ else
 	printf '%s\n' "$*" > "$run_dir/cmd"
 fi
 
-fs="-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap
+fs="-fsdev local,id=root,path=$GUEST_ROOT,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root
 	-fsdev local,id=repo,path=$REPO,security_model=none,multidevs=remap
 	-device virtio-9p-pci,fsdev=repo,mount_tag=repo"
 append="console=$QEMU_CONSOLE root=/dev/root rootfstype=9p
 	rootflags=trans=virtio,version=9p2000.L,msize=262144 ro
-	init=$REPO/harness/guest-init REPO=$REPO RUN_DIR=$run_dir
+	init=$GUEST_INIT REPO=$REPO RUN_DIR=$run_dir
 	panic=-1 loglevel=4 nokaslr"
 
 qemu_cmd=($QEMU $QEMU_MACHINE -smp 4 -m $memory -nographic -no-reboot $fs

@@ -18,6 +18,13 @@ clear_probes
 declare -A off
 while read -r k o; do off[$k]=$o; done < <("$bin" --offsets)
 
+# A warm-up hit run, thrown away: the first enabled event of a boot pays one-time costs
+# (trace buffer pages, per-CPU state) that belong to no kind.
+echo "p:bench/warmup $bin:${off[nop1]}" >> $T/uprobe_events
+echo 1 > $T/events/bench/warmup/enable
+ns nop1 "$calls" 1 > /dev/null
+clear_probes
+
 for kind in nop1 nop5 push_rbp endbr64 sub_rsp mov_reg mov_to_stack mov_from_stack \
 	    riprel_mov riprel_cmp lea xor test ret call; do
 	base=$(ns "$kind" $((calls * 20)) 1)

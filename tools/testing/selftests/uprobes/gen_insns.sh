@@ -65,8 +65,9 @@ cur != "" && /^ *[0-9a-f]+:\t/ {
 	}
 	op = text
 	sub(/ .*/, "", op)
-	# i386 pads with no-op leas too: "lea 0x0(%esi,%eiz,1),%esi".
-	pad = prev_uncond && (op ~ /^nop/ || text ~ /^xchg +%ax,%ax$/ ||
+	# i386 pads with no-op leas too: "lea 0x0(%esi,%eiz,1),%esi"; powerpc ends
+	# a function that calls others with its traceback table (".long" words).
+	pad = prev_uncond && (op ~ /^nop/ || op == ".long" || text ~ /^xchg +%ax,%ax$/ ||
 			      text ~ /^lea +0x0\(%e[sd]i(,%eiz,1)?\),%e[sd]i$/) ? 1 : 0
 	if (!pad)
 		prev_uncond = op ~ /^(ret|jmp|blr|b)q?$/

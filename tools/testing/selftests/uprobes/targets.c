@@ -98,6 +98,25 @@ asm(".pushsection .text\n"
 	"	ret\n"
 	".size tgt_sstep, . - tgt_sstep\n"
 	".popsection\n");
+#elif defined(__powerpc64__)
+/*
+ * (a + 3) * b, with a round trip through a VSX register in the middle: the kernel's
+ * instruction emulator does not know mtvsrd and mfvsrd, so a probe on either is
+ * single-stepped out of line (the first use of VSX in a task also traps once more,
+ * to enable the unit, in the middle of that step).
+ */
+asm(".pushsection .text\n"
+	".globl tgt_sstep\n"
+	".type tgt_sstep, @function\n"
+	"tgt_sstep:\n"
+	"	.localentry tgt_sstep, 1\n"
+	"	addi 3, 3, 3\n"
+	"	mtvsrd 0, 3\n"
+	"	mfvsrd 3, 0\n"
+	"	mulld 3, 3, 4\n"
+	"	blr\n"
+	".size tgt_sstep, . - tgt_sstep\n"
+	".popsection\n");
 #else
 PROBED long tgt_sstep(long a, long b)
 {

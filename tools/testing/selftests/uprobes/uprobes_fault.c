@@ -33,6 +33,23 @@ asm(".text\n"
 	".size flt_load, . - flt_load\n");
 long flt_load(const long *p);
 #define HAVE_FLT_LOAD 1
+#define UC_PC(uc)	((uc)->uc_mcontext.gregs[REG_RIP])
+#elif defined(__powerpc64__)
+/*
+ * A load through the argument: powerpc first tries to emulate it, the emulation
+ * faults, and the load is stepped out of line, where it faults for real.
+ */
+asm(".text\n"
+	".globl flt_load\n"
+	".type flt_load, @function\n"
+	"flt_load:\n"
+	"\t.localentry flt_load, 1\n"
+	"\tld 3, 0(3)\n"
+	"\tblr\n"
+	".size flt_load, . - flt_load\n");
+long flt_load(const long *p);
+#define HAVE_FLT_LOAD 1
+#define UC_PC(uc)	((uc)->uc_mcontext.gp_regs[PT_NIP])
 #endif
 
 static sigjmp_buf fault_env;
@@ -44,7 +61,7 @@ static void on_fault(int sig, siginfo_t *info, void *uc_void)
 #ifdef HAVE_FLT_LOAD
 	ucontext_t *uc = uc_void;
 
-	fault_pc = uc->uc_mcontext.gregs[REG_RIP];
+	fault_pc = UC_PC(uc);
 #endif
 	fault_sig = sig;
 	fault_addr = (uintptr_t)info->si_addr;
@@ -102,7 +119,7 @@ TEST_F(fault, fault_in_stepped_instruction)
 	EXPECT_EQ(6, probe_hits("load"));
 	signal(SIGSEGV, SIG_DFL);
 #else
-	SKIP(return, "the faulting load is written for x86-64");
+	SKIP(return, "the faulting load is written for x86-64 and powerpc64 only");
 #endif
 }
 

@@ -357,8 +357,16 @@ static long elf_vaddr_to_off(struct elf_file *ef, unsigned long vaddr)
 	return -ENOENT;
 }
 
-static long elf_sym_vaddr(struct elf_file *ef, const char *sym, unsigned int type)
+/*
+ * The link-time address of a symbol of a section of @type. With @local_entry, a function
+ * of a powerpc64 ELFv2 file is entered where a caller sharing its TOC enters it: the
+ * local entry point, past the global entry's TOC set-up, as perf and bpftrace place
+ * probes (st_other holds the distance).
+ */
+static long elf_sym_vaddr(struct elf_file *ef, const char *sym, unsigned int type,
+			  bool local_entry)
 {
+	bool elfv2 = ef->eh->e_machine == EM_PPC64 && (ef->eh->e_flags & EF_PPC64_ABI) == 2;
 	Elf64_Shdr *sec;
 	Elf64_Sym *syms;
 	const char *strtab;
@@ -372,10 +380,15 @@ static long elf_sym_vaddr(struct elf_file *ef, const char *sym, unsigned int typ
 		syms = (Elf64_Sym *)(ef->data + sec->sh_offset);
 		strtab = ef->data + ef->sh[sec->sh_link].sh_offset;
 		n = sec->sh_size / sizeof(*syms);
-		for (i = 0; i < n; i++)
-			if (syms[i].st_shndx != SHN_UNDEF && syms[i].st_value &&
-			    !strcmp(strtab + syms[i].st_name, sym))
-				return syms[i].st_value;
+		for (i = 0; i < n; i++) {
+			if (syms[i].st_shndx == SHN_UNDEF || !syms[i].st_value ||
+			    strcmp(strtab + syms[i].st_name, sym))
+				continue;
+			if (local_entry && elfv2 && ELF64_ST_TYPE(syms[i].st_info) == STT_FUNC)
+				return syms[i].st_value +
+				       PPC64_LOCAL_ENTRY_OFFSET(syms[i].st_other);
+			return syms[i].st_value;
+		}
 	}
 	return -ENOENT;
 }
@@ -437,14 +450,7 @@ out:
 	return ret;
 }
 
-/**
- * elf_sym_offset() - the file offset of a symbol, as uprobe_events wants it
- * @path: an ELF executable or shared library, 64-bit or 32-bit
- * @sym: a symbol of .symtab, else of .dynsym
- *
- * Return: the offset, or -errno.
- */
-long elf_sym_offset(const char *path, const char *sym)
+static long elf64_sym_offset(const char *path, const char *sym, bool local_entry)
 {
 	struct elf_file ef;
 	long vaddr, ret;
@@ -454,12 +460,42 @@ long elf_sym_offset(const char *path, const char *sym)
 		return elf32_sym_offset(path, sym);
 	if (ret)
 		return ret;
-	vaddr = elf_sym_vaddr(&ef, sym, SHT_SYMTAB);
+	vaddr = elf_sym_vaddr(&ef, sym, SHT_SYMTAB, local_entry);
 	if (vaddr < 0)
-		vaddr = elf_sym_vaddr(&ef, sym, SHT_DYNSYM);
+		vaddr = elf_sym_vaddr(&ef, sym, SHT_DYNSYM, local_entry);
 	ret = vaddr < 0 ? vaddr : elf_vaddr_to_off(&ef, vaddr);
 	free(ef.data);
 	return ret;
+}
+
+/**
+ * elf_sym_offset() - the file offset of a symbol, as uprobe_events wants it
+ * @path: an ELF executable or shared library, 64-bit or 32-bit
+ * @sym: a symbol of .symtab, else of .dynsym
+ *
+ * A function of a powerpc64 ELFv2 file is probed at its local entry point, where
+ * every call arrives (calls through the global entry run on into it).
+ *
+ * Return: the offset, or -errno.
+ */
+long elf_sym_offset(const char *path, const char *sym)
+{
+	return elf64_sym_offset(path, sym, true);
+}
+
+/**
+ * elf_sym_start_offset() - the file offset of a symbol's value itself
+ * @path: an ELF file
+ * @sym: a symbol of .symtab, else of .dynsym
+ *
+ * The same as elf_sym_offset() but for a function of a powerpc64 ELFv2 file that has
+ * two entry points: this one is the global entry, where the symbol starts.
+ *
+ * Return: the offset, or -errno.
+ */
+long elf_sym_start_offset(const char *path, const char *sym)
+{
+	return elf64_sym_offset(path, sym, false);
 }
 
 /**

@@ -78,6 +78,7 @@ bool trace_arg(const struct trace_rec *rec, const char *name, long *val);
 
 const char *self_path(void);
 long elf_sym_offset(const char *path, const char *sym);
+long elf_sym_start_offset(const char *path, const char *sym);
 int elf_sdt_note(const char *path, const char *provider, const char *name,
 		 long *pc_off, long *sema_off);
 unsigned long file_checksum(const char *path);

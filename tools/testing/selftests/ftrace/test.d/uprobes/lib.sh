@@ -5,6 +5,9 @@
 #	fixed addresses; text and read-only data in one segment, so that
 #	@+FILE_OFFSET reaches test_ro) and set the argument registers of this
 #	arch: $ARG1 $ARG2 $ARG3 (entry) and $RETREG.
+#	A guest without a compiler (a foreign-arch root) gets uptarget cross-built
+#	by the harness: $UPTARGET_PREBUILT, with its nm output in .nm and its
+#	readelf -lW output in .load beside it.
 # sym_addr SYM: the address of SYM in $UPT.
 # file_offset SYM: the offset of SYM in the file $UPT.
 # trace_args EVENT: the argument part of EVENT's lines in trace (also logged).
@@ -12,8 +15,10 @@
 UPT_SRC=$FTRACETEST_ROOT/test.d/uprobes/uptarget.c
 
 build_uptarget() {
-	command -v gcc > /dev/null || exit_unsupported
-	command -v readelf > /dev/null || exit_unsupported
+	if [ -z "$UPTARGET_PREBUILT" ]; then
+		command -v gcc > /dev/null || exit_unsupported
+		command -v readelf > /dev/null || exit_unsupported
+	fi
 	case $(uname -m) in
 	x86_64) ARG1=%di ARG2=%si ARG3=%dx RETREG=%ax ;;
 	ppc64le|ppc64) ARG1=%gpr3 ARG2=%gpr4 ARG3=%gpr5 RETREG=%gpr3 ;;
@@ -23,7 +28,9 @@ build_uptarget() {
 	# Built once per boot (a compile is slow in an emulated guest), then
 	# copied so that every test probes a file of its own.
 	_cache=/tmp/uprobes-selftest-uptarget
-	if [ ! -x $_cache ] || [ $UPT_SRC -nt $_cache ]; then
+	if [ -n "$UPTARGET_PREBUILT" ]; then
+		_cache=$UPTARGET_PREBUILT
+	elif [ ! -x $_cache ] || [ $UPT_SRC -nt $_cache ]; then
 		gcc -O1 -g -no-pie -fno-pie -Wl,-z,noseparate-code -o $_cache.$$ $UPT_SRC
 		mv $_cache.$$ $_cache
 	fi
@@ -31,13 +38,22 @@ build_uptarget() {
 	cp $_cache $UPT
 }
 
+# nm and readelf -lW of $UPT, or what the harness saved of them.
+upt_nm() {
+	if [ -n "$UPTARGET_PREBUILT" ]; then cat $UPTARGET_PREBUILT.nm; else nm $UPT; fi
+}
+
+upt_segments() {
+	if [ -n "$UPTARGET_PREBUILT" ]; then cat $UPTARGET_PREBUILT.load; else readelf -lW $UPT; fi
+}
+
 sym_addr() {
-	nm $UPT | awk -v s=$1 '$3 == s { print "0x" $1 }'
+	upt_nm | awk -v s=$1 '$3 == s { print "0x" $1 }'
 }
 
 file_offset() {
 	_addr=$(sym_addr $1)
-	readelf -lW $UPT | awk '$1 == "LOAD" { print $2, $3, $5 }' |
+	upt_segments | awk '$1 == "LOAD" { print $2, $3, $5 }' |
 	while read _off _va _size; do
 		if [ $((_addr)) -ge $((_va)) ] && [ $((_addr)) -lt $((_va + _size)) ]; then
 			printf '0x%x\n' $((_addr - _va + _off))
