@@ -11,6 +11,9 @@
  *  - The execute-out-of-line (XOL) area: one page per mm, mapped as the special VMA
  *    "[uprobes]", created on first use. Slot 0 holds the arch's return trampoline;
  *    the other slots hold copies of probed instructions that a task single-steps.
+ *  - Stub pages: per-mm pages of identical stubs, mapped as "[uprobes-stubs]" near the
+ *    probed text, that an arch may send an optimized probe site to (a jump, not a
+ *    trap). Each slot is bound, for the mm's life, to the one site that jumps to it.
  *
  * UBP knows nothing of probes, files or consumers: kernel/events/uprobes.c does.
  */
@@ -38,5 +41,15 @@ unsigned long ubp_xol_base(struct mm_struct *mm);
 unsigned long ubp_xol_get_slot(struct xol_area *area, const void *insn, unsigned int len);
 void ubp_xol_put_slot(struct xol_area *area, unsigned long slot);
 void ubp_xol_free(struct mm_struct *mm);
+
+/* A stub page is cut into slots of this size; the arch supplies one slot's code. */
+#define UBP_STUB_SLOT_BYTES	32
+
+unsigned long ubp_stub_bind(struct mm_struct *mm, unsigned long site, unsigned long low,
+			    unsigned long high, const u8 *code);
+unsigned long ubp_stub_site(struct mm_struct *mm, unsigned long slot);
+bool ubp_has_stubs(struct mm_struct *mm);
+int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm);
+void ubp_stubs_free(struct mm_struct *mm);
 
 #endif /* _LINUX_UBP_H */

@@ -130,10 +130,15 @@ enum rp_check {
 };
 
 struct xol_area;
+struct ubp_stub_page;
 
-/* Per-mm state, embedded in mm_struct. */
+/*
+ * Per-mm state, embedded in mm_struct. fork copies mm_struct byte for byte: every
+ * field must be reset for the child in kernel/fork.c:mm_init_uprobes_state().
+ */
 struct uprobes_state {
 	struct xol_area		*xol_area;	/* the [uprobes] area, NULL until first use */
+	struct ubp_stub_page	*stub_pages;	/* [uprobes-stubs] pages, see kernel/events/ubp.c */
 };
 
 /* Called by the rest of the kernel. */
@@ -157,6 +162,8 @@ unsigned long uprobe_get_swbp_addr(struct pt_regs *regs);
 unsigned long uprobe_get_trap_addr(struct pt_regs *regs);
 unsigned long uprobe_get_trampoline_vaddr(void);
 void uprobe_handle_trampoline(struct pt_regs *regs);
+void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr);
+void uprobe_mremap(struct vm_area_struct *vma, unsigned long start, unsigned long end);
 
 /* Called by the arch exception hooks. */
 int uprobe_pre_sstep_notifier(struct pt_regs *regs);
@@ -186,6 +193,12 @@ void arch_uprobe_copy_ixol(struct page *page, unsigned long vaddr, void *src,
 			   unsigned long len);
 void *arch_uprobe_trampoline(unsigned long *psize);
 unsigned long arch_uprobe_get_xol_area(void);
+bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
+			     unsigned long vaddr);
+void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
+			  unsigned long vaddr);
+void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
+			    unsigned long vaddr);
 
 #else /* !CONFIG_UPROBES */
 
@@ -205,6 +218,8 @@ static inline void uprobe_end_dup_mmap(void) { }
 static inline void uprobe_free_utask(struct task_struct *t) { }
 static inline int uprobe_mmap(struct vm_area_struct *vma) { return 0; }
 static inline void uprobe_munmap(struct vm_area_struct *vma, unsigned long start,
+				 unsigned long end) { }
+static inline void uprobe_mremap(struct vm_area_struct *vma, unsigned long start,
 				 unsigned long end) { }
 static inline void uprobe_notify_resume(struct pt_regs *regs) { }
 static inline struct uprobe *uprobe_register(struct inode *inode, loff_t offset,

@@ -22,6 +22,9 @@
 
 #define XOL_SLOTS	(PAGE_SIZE / UPROBE_XOL_SLOT_BYTES)
 
+/* Most bytes one ubp_set_insn() changes: a breakpoint, or the rest of a jump. */
+#define UBP_MAX_WRITE	16
+
 /**
  * struct xol_area - the per-mm page that holds out-of-line instruction copies
  * @busy: slot i is in use; slot 0, the return trampoline, always is. Set and cleared
@@ -132,7 +135,7 @@ int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *ex
 		 const void *insn, unsigned int len)
 {
 	struct mm_struct *mm = vma->vm_mm;
-	u8 now[UPROBE_SWBP_INSN_SIZE * 2];
+	u8 now[UBP_MAX_WRITE];
 	struct page *page;
 	void *kaddr;
 	int ret;
@@ -436,4 +439,284 @@ void ubp_xol_free(struct mm_struct *mm)
 	mm->uprobes_state.xol_area = NULL;
 	if (area)
 		xol_destroy(area);
+}
+
+/* ------------------------------------------------------------------------------- */
+/* Stub pages                                                                       */
+
+#define STUB_SLOTS	(PAGE_SIZE / UBP_STUB_SLOT_BYTES)
+/* Pages one mm may get: they cost kernel memory, and a program can unmap them. */
+#define STUB_PAGES_MAX	64
+
+/**
+ * struct ubp_stub_page - a page of stubs that optimized probe sites jump to
+ * @next: the mm's next stub page. The list only grows while the mm lives (with the
+ *	mmap_lock held for writing) and is freed with the mm, so the hit path walks it
+ *	without a lock: the head is published with smp_store_release() after the
+ *	page is complete, and read with smp_load_acquire(); @next never changes.
+ * @vaddr: where the page is mapped; 0 once the program unmapped it, so that no
+ *	lookup matches it again. Read locklessly (READ_ONCE), written under the
+ *	mmap_lock held for writing.
+ * @page: filled once when made and never written again, so a forked child shares
+ *	it; each mm's copy of this struct holds a reference, page tables their own.
+ * @nr_bound: slots bound so far. Raised with smp_store_release() after @site[] of
+ *	the new slot is set; pairs with smp_load_acquire() in ubp_stub_site().
+ * @site: @site[i] is the probed address whose jump leads to slot i. A binding is
+ *	never undone while the mm lives: a thread may still be inside a slot after its
+ *	site was restored, and must find its way back.
+ */
+struct ubp_stub_page {
+	struct ubp_stub_page	*next;
+	unsigned long		vaddr;
+	struct page		*page;
+	unsigned int		nr_bound;
+	unsigned long		site[STUB_SLOTS];
+};
+
+/* The page that backs the mm's stub mapping at @vaddr, or NULL. Any context. */
+static struct ubp_stub_page *stub_page_at(struct mm_struct *mm, unsigned long vaddr)
+{
+	/* Pairs with smp_store_release() in stub_page_new(). */
+	struct ubp_stub_page *sp = smp_load_acquire(&mm->uprobes_state.stub_pages);
+
+	for (; sp; sp = sp->next)
+		if (READ_ONCE(sp->vaddr) == vaddr)
+			return sp;
+	return NULL;
+}
+
+/* Map the mm's own page: a forked child finds its copy of the parent's list here. */
+static vm_fault_t stub_fault(const struct vm_special_mapping *sm, struct vm_area_struct *vma,
+			     struct vm_fault *vmf)
+{
+	struct ubp_stub_page *sp = stub_page_at(vma->vm_mm, vma->vm_start);
+
+	if (!sp || vmf->pgoff)
+		return VM_FAULT_SIGBUS;
+	get_page(sp->page);	/* the page table's reference, dropped on unmap */
+	vmf->page = sp->page;
+	return 0;
+}
+
+/* Sites jump to fixed addresses in the page: it must not move. */
+static int stub_mremap(const struct vm_special_mapping *sm, struct vm_area_struct *new_vma)
+{
+	return -EINVAL;
+}
+
+/*
+ * One description for every mm's stub pages, static for the reason given at
+ * xol_mapping. Not copied-on-fork text: the VMA is copied without its page table
+ * entries (it has no anon_vma), and the child's faults map its own list's page.
+ */
+static const struct vm_special_mapping stub_mapping = {
+	.name	= "[uprobes-stubs]",
+	.fault	= stub_fault,
+	.mremap	= stub_mremap,
+};
+
+/* Is @sp still mapped where it was made (the program may have unmapped it)? */
+static bool stub_page_live(struct mm_struct *mm, struct ubp_stub_page *sp)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, sp->vaddr);
+
+	return vma && vma->vm_start == sp->vaddr && vma_is_special_mapping(vma, &stub_mapping);
+}
+
+/* Map a new stub page in [@low, @high), as close below @site as there is room. */
+static struct ubp_stub_page *stub_page_new(struct mm_struct *mm, unsigned long site,
+					   unsigned long low, unsigned long high,
+					   const u8 *code)
+{
+	struct vm_unmapped_area_info info = {
+		.flags		= VM_UNMAPPED_AREA_TOPDOWN,
+		.length		= PAGE_SIZE,
+		.low_limit	= low,
+		.high_limit	= min(site & PAGE_MASK, high),
+	};
+	struct vm_area_struct *vma;
+	struct ubp_stub_page *sp;
+	unsigned long vaddr;
+	unsigned int i;
+	u8 *kaddr;
+
+	/* Below the site first: above an executable is where its heap grows. */
+	vaddr = vm_unmapped_area(&info);
+	if (IS_ERR_VALUE(vaddr)) {
+		info.flags = 0;
+		info.low_limit = max(PAGE_ALIGN(site), low);
+		info.high_limit = high;
+		vaddr = vm_unmapped_area(&info);
+	}
+	if (IS_ERR_VALUE(vaddr))
+		return NULL;
+
+	sp = kzalloc(sizeof(*sp), GFP_KERNEL);
+	if (!sp)
+		return NULL;
+	sp->page = alloc_page(GFP_HIGHUSER);
+	if (!sp->page)
+		goto err_free_sp;
+	kaddr = kmap_local_page(sp->page);
+	for (i = 0; i < STUB_SLOTS; i++)
+		memcpy(kaddr + i * UBP_STUB_SLOT_BYTES, code, UBP_STUB_SLOT_BYTES);
+	kunmap_local(kaddr);
+	flush_dcache_page(sp->page);
+
+	/* Read and run, never written: without VM_MAYWRITE not even FOLL_FORCE can. */
+	vma = _install_special_mapping(mm, vaddr, PAGE_SIZE,
+				       VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYEXEC,
+				       &stub_mapping);
+	if (IS_ERR(vma))
+		goto err_put_page;
+	sp->vaddr = vaddr;
+	sp->next = mm->uprobes_state.stub_pages;
+	/* Publish the complete page; pairs with smp_load_acquire() in stub_page_at(). */
+	smp_store_release(&mm->uprobes_state.stub_pages, sp);
+	return sp;
+
+err_put_page:
+	put_page(sp->page);
+err_free_sp:
+	kfree(sp);
+	return NULL;
+}
+
+/* Bind the next free slot of @sp to @site; the caller checked there is one. */
+static unsigned long stub_bind_slot(struct ubp_stub_page *sp, unsigned long site)
+{
+	unsigned int n = sp->nr_bound;
+
+	sp->site[n] = site;
+	/* The binding before the count that shows it; pairs with ubp_stub_site(). */
+	smp_store_release(&sp->nr_bound, n + 1);
+	return sp->vaddr + n * UBP_STUB_SLOT_BYTES;
+}
+
+/**
+ * ubp_stub_bind - the stub slot that probe site @site of @mm is to jump to
+ * @mm: the mm, its mmap_lock held for writing
+ * @site: the probed address
+ * @low: lowest address the slot's page may have
+ * @high: end of the range the page must lie in
+ * @code: one slot's code, UBP_STUB_SLOT_BYTES long, written into every slot of a
+ *	new page (the arch's stubs are all alike: the slot tells the site apart)
+ *
+ * The slot bound to @site before is reused if its page is still mapped; else a free
+ * slot of a page in range, else a new page is mapped in range.
+ *
+ * Return: the slot's address, or 0 if there is no room or memory.
+ */
+unsigned long ubp_stub_bind(struct mm_struct *mm, unsigned long site, unsigned long low,
+			    unsigned long high, const u8 *code)
+{
+	struct ubp_stub_page *sp;
+	unsigned int i, pages = 0;
+
+	mmap_assert_write_locked(mm);
+	for (sp = mm->uprobes_state.stub_pages; sp; sp = sp->next) {
+		pages++;
+		if (!sp->vaddr)
+			continue;
+		if (!stub_page_live(mm, sp)) {
+			WRITE_ONCE(sp->vaddr, 0);
+			continue;
+		}
+		for (i = 0; i < sp->nr_bound; i++)
+			if (sp->site[i] == site)
+				return sp->vaddr + i * UBP_STUB_SLOT_BYTES;
+	}
+	for (sp = mm->uprobes_state.stub_pages; sp; sp = sp->next)
+		if (sp->vaddr && sp->nr_bound < STUB_SLOTS &&
+		    sp->vaddr >= low && sp->vaddr + PAGE_SIZE <= high)
+			return stub_bind_slot(sp, site);
+	if (pages >= STUB_PAGES_MAX)
+		return 0;
+	sp = stub_page_new(mm, site, low, high, code);
+	return sp ? stub_bind_slot(sp, site) : 0;
+}
+
+/**
+ * ubp_stub_site - the probe site bound to a stub slot of @mm
+ * @mm: the mm; no lock needed (see struct ubp_stub_page)
+ * @slot: the slot's address
+ *
+ * Return: the site, or 0 if @slot is not a bound slot of a stub page of @mm.
+ */
+unsigned long ubp_stub_site(struct mm_struct *mm, unsigned long slot)
+{
+	/* Pairs with smp_store_release() in stub_page_new(). */
+	struct ubp_stub_page *sp = smp_load_acquire(&mm->uprobes_state.stub_pages);
+
+	for (; sp; sp = sp->next) {
+		unsigned long base = READ_ONCE(sp->vaddr), off = slot - base;
+
+		if (!base || off >= PAGE_SIZE)
+			continue;
+		if (off % UBP_STUB_SLOT_BYTES)
+			return 0;
+		off /= UBP_STUB_SLOT_BYTES;
+		/* Pairs with smp_store_release() in stub_bind_slot(). */
+		return off < smp_load_acquire(&sp->nr_bound) ? sp->site[off] : 0;
+	}
+	return 0;
+}
+
+/**
+ * ubp_has_stubs - has @mm ever had a stub page (may any of its sites be optimized)?
+ * @mm: the mm
+ *
+ * Return: true if so.
+ */
+bool ubp_has_stubs(struct mm_struct *mm)
+{
+	return READ_ONCE(mm->uprobes_state.stub_pages);
+}
+
+/**
+ * ubp_stubs_dup - give a forked child the parent's stub pages
+ * @oldmm: the parent's mm, its mmap_lock held for writing (by fork)
+ * @newmm: the child's, not running yet
+ *
+ * The child's text is a copy of the parent's, jumps to the stubs included, and its
+ * stub VMAs are copies too: it needs the same pages and bindings. The pages are
+ * shared (they never change); the bindings are copied, as the two mms go their ways.
+ *
+ * Return: 0, or -ENOMEM (the child then gets SIGBUS if it runs an optimized site).
+ */
+int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm)
+{
+	struct ubp_stub_page **tail = &newmm->uprobes_state.stub_pages;
+	struct ubp_stub_page *sp, *copy;
+
+	mmap_assert_write_locked(oldmm);
+	for (sp = oldmm->uprobes_state.stub_pages; sp; sp = sp->next) {
+		if (!sp->vaddr)
+			continue;	/* unmapped in the parent, so in the child */
+		copy = kmemdup(sp, sizeof(*sp), GFP_KERNEL);
+		if (!copy)
+			return -ENOMEM;
+		get_page(copy->page);
+		copy->next = NULL;
+		/* No lock or barrier: nothing runs in @newmm yet. */
+		*tail = copy;
+		tail = &copy->next;
+	}
+	return 0;
+}
+
+/**
+ * ubp_stubs_free - free the stub pages of an mm that is going away
+ * @mm: the mm, no longer used by any task
+ */
+void ubp_stubs_free(struct mm_struct *mm)
+{
+	struct ubp_stub_page *sp = mm->uprobes_state.stub_pages, *next;
+
+	mm->uprobes_state.stub_pages = NULL;
+	for (; sp; sp = next) {
+		next = sp->next;
+		put_page(sp->page);
+		kfree(sp);
+	}
 }

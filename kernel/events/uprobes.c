@@ -39,7 +39,8 @@
  *         ref_ctr_lock
  *           uprobes_treelock
  * The hit path takes mm->mmap_lock for reading (lookup) and uprobe->register_rwsem for
- * reading (a handler asking for removal), never both at once.
+ * reading (a handler asking for removal), never both at once; after the handlers it may
+ * try mm->mmap_lock for writing (optimizing the site), holding nothing else.
  */
 
 /* All probes by (inode, offset). Protects uprobes_tree and uprobe->rb_node. */
@@ -498,6 +499,9 @@ static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 
 	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags) || uprobe->analyze_err)
 		return;	/* it never went in */
+	/* An optimized site becomes a breakpoint again first: then it comes out as usual. */
+	if (ubp_has_stubs(vma->vm_mm))
+		arch_uprobe_unoptimize(&uprobe->arch, vma, vaddr);
 	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE);
 	if (ret == UBP_WRITTEN && uprobe->ref_ctr_offset)
 		update_ref_ctr(uprobe, vma->vm_mm, -1);
@@ -758,6 +762,46 @@ int uprobe_mmap(struct vm_area_struct *vma)
 }
 
 /**
+ * uprobe_mremap - text is about to move to another address
+ * @vma: the mapping that moves; mmap_lock held for writing
+ * @start: start of the range that moves
+ * @end: its end
+ *
+ * An optimized site's jump is relative to the site: moved with the page, it would
+ * land anywhere. Such sites become breakpoints again before the page tables move;
+ * a breakpoint works at any address (and may be optimized again at the next hit).
+ */
+void uprobe_mremap(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+{
+	struct inode *inode;
+	loff_t pos, stop;
+	struct uprobe *u;
+
+	if (!ubp_has_stubs(vma->vm_mm) || !vma->vm_file || !vma_can_carry_breakpoint(vma, false))
+		return;
+	mmap_assert_write_locked(vma->vm_mm);
+	inode = file_inode(vma->vm_file);
+	pos = file_offset_of(vma, start);
+	stop = file_offset_of(vma, end);
+	for (;;) {
+		spin_lock(&uprobes_treelock);
+		u = tree_first_in(inode, pos, stop);
+		if (u)
+			uprobe_hold(u);
+		spin_unlock(&uprobes_treelock);
+		if (!u)
+			break;
+		if (test_bit(UPROBE_ANALYZED, &u->flags)) {
+			smp_rmb(); /* the arch data behind the bit; pairs with analyze_uprobe() */
+			if (!u->analyze_err)
+				arch_uprobe_unoptimize(&u->arch, vma, user_addr_of(vma, u->offset));
+		}
+		pos = u->offset + 1;
+		uprobe_release(u);
+	}
+}
+
+/**
  * uprobe_munmap - a mapping is going away
  * @vma: the mapping
  * @start: start of the range going
@@ -803,6 +847,9 @@ void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm)
 
 	if (!test_bit(MMF_HAS_UPROBES, &oldmm->flags))
 		return;
+	if (ubp_stubs_dup(oldmm, newmm))
+		pr_warn_ratelimited("uprobe: no memory for the stubs of a child of %s[%d]; its optimized probe sites will fault\n",
+				    current->comm, task_pid_nr(current));
 	set_bit(MMF_HAS_UPROBES, &newmm->flags);
 	mutex_lock(&ref_ctr_lock);
 	list_for_each_entry(p, &ref_ctr_pending_list, node) {
@@ -832,6 +879,7 @@ void uprobe_clear_state(struct mm_struct *mm)
 			drop_pending(p);
 	mutex_unlock(&ref_ctr_lock);
 	ubp_xol_free(mm);
+	ubp_stubs_free(mm);
 }
 
 /* ------------------------------------------------------------------------------- */
@@ -899,6 +947,23 @@ bool __weak is_trap_insn(uprobe_opcode_t *insn)
 bool __weak arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	return false;
+}
+
+/* By default every site stays a breakpoint. */
+bool __weak arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
+				    unsigned long vaddr)
+{
+	return false;
+}
+
+void __weak arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
+				 unsigned long vaddr)
+{
+}
+
+void __weak arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
+				   unsigned long vaddr)
+{
 }
 
 /* The current task's uprobes state, made at its first hit; NULL if out of memory. */
@@ -1188,6 +1253,7 @@ static int trap_insn_at(struct mm_struct *mm, unsigned long vaddr)
 	return is_trap_insn(&insn) ? 1 : 0;
 }
 
+/* The probe at @bp_vaddr of the current mm; if none, *@is_trap (if asked) says why. */
 static struct uprobe *find_active_uprobe(unsigned long bp_vaddr, int *is_trap)
 {
 	struct uprobe *uprobe = NULL;
@@ -1199,7 +1265,7 @@ static struct uprobe *find_active_uprobe(unsigned long bp_vaddr, int *is_trap)
 	vma = vma_lookup(mm, bp_vaddr);
 	if (vma && vma_can_carry_breakpoint(vma, false))
 		uprobe = find_uprobe(file_inode(vma->vm_file), file_offset_of(vma, bp_vaddr));
-	if (!uprobe)
+	if (!uprobe && is_trap)
 		*is_trap = trap_insn_at(mm, bp_vaddr);
 	mmap_read_unlock(mm);
 	return uprobe;
@@ -1232,10 +1298,83 @@ static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_r
 	return 0;
 }
 
+/*
+ * What a hit does whichever way the task came (breakpoint or stub): the task's
+ * state, the analysis, the handlers. The instruction pointer is at @vaddr.
+ * Returns false when no handler ran, and the instruction is not to be run either.
+ */
+static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, unsigned long vaddr)
+{
+	if (unlikely(!current_utask()))
+		return false;
+	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
+		return false;
+	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
+	if (uprobe->analyze_err || arch_uprobe_ignore(&uprobe->arch, regs))
+		return false;
+	run_handlers(uprobe, regs, vaddr);
+	return true;
+}
+
+/*
+ * 6.12's mmap_lock.h has no write trylock: this is mmap_write_lock() that gives up
+ * instead of waiting. Released with mmap_write_unlock().
+ */
+static bool mmap_write_trylock_uprobes(struct mm_struct *mm)
+{
+	bool locked;
+
+	__mmap_lock_trace_start_locking(mm, true);
+	locked = down_write_trylock(&mm->mmap_lock);
+	__mmap_lock_trace_acquire_returned(mm, true, locked);
+	return locked;
+}
+
+/*
+ * After a breakpoint hit that needed no step, let the arch replace the breakpoint by
+ * something that does not trap (x86-64: a jump to a stub, for a 5-byte nop). Only a
+ * try: if the mmap_lock is busy, a later hit tries again.
+ */
+static void try_optimize(struct uprobe *uprobe, unsigned long vaddr, struct pt_regs *regs)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+
+	if (!arch_uprobe_optimizable(&uprobe->arch, regs, vaddr))
+		return;
+	if (!mmap_write_trylock_uprobes(mm))
+		return;
+	/* The same checks as a sweep's: the site is still this probe's, in text. */
+	vma = vma_lookup(mm, vaddr);
+	if (vma && vma_can_carry_breakpoint(vma, true) &&
+	    file_inode(vma->vm_file) == uprobe->inode &&
+	    file_offset_of(vma, vaddr) == uprobe->offset && !check_stable_address_space(mm))
+		arch_uprobe_optimize(&uprobe->arch, vma, vaddr);
+	mmap_write_unlock(mm);
+}
+
+/**
+ * uprobe_handle_stub_hit - a task came to the kernel from an optimized site's stub
+ * @regs: the registers as they were at the site; the instruction pointer is @vaddr
+ * @vaddr: the site
+ *
+ * Runs the handlers as a breakpoint hit would. A probe that is gone (removed while
+ * the task was in the stub) runs nothing. The caller completes the instruction
+ * unless a handler moved the instruction pointer.
+ */
+void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr)
+{
+	struct uprobe *uprobe = find_active_uprobe(vaddr, NULL);
+
+	if (!uprobe)
+		return;
+	hit_uprobe(uprobe, regs, vaddr);
+	uprobe_release(uprobe);
+}
+
 static void handle_breakpoint(struct pt_regs *regs)
 {
 	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
-	struct uprobe_task *utask;
 	struct uprobe *uprobe;
 	int is_trap = 0;
 
@@ -1253,18 +1392,12 @@ static void handle_breakpoint(struct pt_regs *regs)
 	}
 	/* Handlers see, and a restart runs, the probed instruction itself. */
 	instruction_pointer_set(regs, bp_vaddr);
-	utask = current_utask();
-	if (unlikely(!utask))
+	if (!hit_uprobe(uprobe, regs, bp_vaddr))
 		goto out;
-	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
+	if (arch_uprobe_skip_sstep(&uprobe->arch, regs)) {
+		try_optimize(uprobe, bp_vaddr, regs);
 		goto out;
-	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
-	if (uprobe->analyze_err || arch_uprobe_ignore(&uprobe->arch, regs))
-		goto out;
-
-	run_handlers(uprobe, regs, bp_vaddr);
-	if (arch_uprobe_skip_sstep(&uprobe->arch, regs))
-		goto out;
+	}
 	if (!start_step(uprobe, bp_vaddr, regs))
 		return;	/* the reference goes with utask->active_uprobe */
 out:

@@ -16,14 +16,17 @@
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
 #include <linux/syscalls.h>
 #include <linux/uaccess.h>
+#include <linux/ubp.h>
 #include <linux/uprobes.h>
 
 #include <asm/insn.h>
 #include <asm/mmu_context.h>
 #include <asm/processor.h>
 #include <asm/shstk.h>
+#include <asm/text-patching.h>
 #include <asm/unistd.h>
 
 #include "uprobes_insn.h"
@@ -541,4 +544,196 @@ SYSCALL_DEFINE0(uretprobe)
 sigill:
 	force_sig(SIGILL);
 	return -1;
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Trap-free 5-byte nops (64-bit tasks).                                        */
+
+/*
+ * A probe on a 5-byte nop (the USDT site of sys/sdt.h and libbpf) is a breakpoint
+ * until its first hit in an mm; then the nop becomes `jmp rel32` to a stub slot of
+ * its own (kernel/events/ubp.c) that enters the kernel by the uprobe system call:
+ * a jump and a system call instead of a trap. A jump, not a call: a call would push
+ * its return address into the red zone, which a leaf function may be using at the
+ * site. Documentation/trace/ubp.rst has the whole design.
+ */
+static const u8 nop5_insn[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+#define NOP5_LEN		sizeof(nop5_insn)
+#define NOP5_JMP_OPCODE		0xe9
+/* The stub moves the stack pointer this far down before it pushes: the red zone. */
+#define NOP5_RED_ZONE		128
+
+/*
+ * Every slot's code. It steps over the red zone, saves the three registers the
+ * system call instruction clobbers (rax: the number; rcx and r11: ip and flags) for
+ * sys_uprobe() to put back, and enters the kernel, which returns to the site's next
+ * instruction. Flags are untouched until the syscall (lea and push leave them), so
+ * the flags the kernel saves are the program's.
+ */
+static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
+	0x48, 0x8d, 0x64, 0x24, 0x80,		/* lea -0x80(%rsp), %rsp */
+	0x51,					/* push %rcx */
+	0x41, 0x53,				/* push %r11 */
+	0x50,					/* push %rax */
+	0xb8, __NR_uprobe & 0xff, __NR_uprobe >> 8, 0, 0,	/* mov $nr, %eax */
+	0x0f, 0x05,				/* syscall */
+	0x0f, 0x0b,				/* ud2: reached only if the call was refused */
+	[18 ... UBP_STUB_SLOT_BYTES - 1] = UPROBE_SWBP_INSN,
+};
+
+/* Where the system call leaves ip: right after it, 16 bytes into the slot. */
+#define NOP5_STUB_SYSCALL_END	16
+
+/* What the stub pushed, lowest address first. */
+struct nop5_saved_regs {
+	unsigned long ax, r11, cx;
+};
+
+/*
+ * The range a stub page of the site at @vaddr must lie in, so that every slot of
+ * it is within reach of the jump's rel32 (counted from the end of the jump).
+ */
+static void nop5_stub_range(unsigned long vaddr, unsigned long *low, unsigned long *high)
+{
+	unsigned long reach = SZ_2G - 2 * PAGE_SIZE;
+
+	*low = vaddr > reach ? vaddr - reach : 0;
+	*high = min(vaddr + reach, DEFAULT_MAP_WINDOW);
+}
+
+/**
+ * arch_uprobe_optimizable - may this hit's site become a jump to a stub?
+ * @aup: the probe's arch data
+ * @regs: the task's registers after the hit
+ * @vaddr: the site
+ *
+ * Only 5-byte nops that do not cross a page, in 64-bit code of a 64-bit mm: a
+ * 32-bit task (or 32-bit code in a 64-bit one) would wrap the jump at 4 GiB and
+ * cannot make the 64-bit system call the stub makes.
+ *
+ * Return: true if arch_uprobe_optimize() may be tried.
+ */
+bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
+			     unsigned long vaddr)
+{
+	return IS_ENABLED(CONFIG_X86_64) && aup->mode64 && user_64bit_mode(regs) &&
+	       is_64bit_mm(current->mm) && offset_in_page(vaddr) <= PAGE_SIZE - NOP5_LEN &&
+	       !memcmp(aup->insn, nop5_insn, NOP5_LEN);
+}
+
+/*
+ * Cross-modifying code: other CPUs may run the site while it changes. Each step
+ * leaves bytes that are correct to run whatever a CPU fetched before, and between
+ * steps every CPU serializes (text_poke_sync() runs sync_core() on each), so that
+ * none still holds bytes from two steps back. Byte 0 stays int3 while the tail
+ * changes: a CPU that reaches the site then traps, and the breakpoint path, which
+ * waits for our mmap_lock, emulates the nop.
+ */
+
+/**
+ * arch_uprobe_optimize - turn the breakpoint on a 5-byte nop into a jump to a stub
+ * @aup: the probe's arch data; arch_uprobe_optimizable() said yes
+ * @vma: the text mapping; its mm's mmap_lock held for writing
+ * @vaddr: the site
+ *
+ * Nothing happens unless the site holds our breakpoint over the nop's tail.
+ */
+void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
+			  unsigned long vaddr)
+{
+	u8 swbp = UPROBE_SWBP_INSN, jmp = NOP5_JMP_OPCODE, now[NOP5_LEN], rel[4];
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long low, high, slot;
+	s32 disp;
+
+	mmap_assert_write_locked(mm);
+	if (ubp_read(mm, vaddr, now, NOP5_LEN) || now[0] != swbp ||
+	    memcmp(now + 1, aup->insn + 1, NOP5_LEN - 1))
+		return;
+	nop5_stub_range(vaddr, &low, &high);
+	slot = ubp_stub_bind(mm, vaddr, low, high, nop5_stub);
+	if (!slot)
+		return;
+	disp = slot - (vaddr + NOP5_LEN);
+	memcpy(rel, &disp, sizeof(rel));
+
+	text_poke_sync();	/* nobody still runs the nop from before the int3 */
+	if (ubp_set_insn(vma, vaddr + 1, aup->insn + 1, rel, sizeof(rel)) != UBP_WRITTEN)
+		return;
+	text_poke_sync();	/* every CPU sees the tail before the jump opcode */
+	if (ubp_set_insn(vma, vaddr, &swbp, &jmp, 1) != UBP_WRITTEN) {
+		/* No memory for the page walk: back to a plain breakpoint. */
+		ubp_set_insn(vma, vaddr + 1, rel, aup->insn + 1, sizeof(rel));
+		return;
+	}
+	text_poke_sync();	/* and now every CPU jumps */
+}
+
+/**
+ * arch_uprobe_unoptimize - turn an optimized site back into a breakpoint
+ * @aup: the probe's arch data
+ * @vma: the text mapping; its mm's mmap_lock held for writing
+ * @vaddr: the site
+ *
+ * Nothing happens unless the site holds a jump to the stub slot bound to it (a jump
+ * of the program's own is not ours). A task already in the stub still comes back
+ * through sys_uprobe(), which finds the site by the slot.
+ */
+void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
+			    unsigned long vaddr)
+{
+	u8 swbp = UPROBE_SWBP_INSN, jmp = NOP5_JMP_OPCODE, now[NOP5_LEN];
+	struct mm_struct *mm = vma->vm_mm;
+	s32 disp;
+
+	mmap_assert_write_locked(mm);
+	if (offset_in_page(vaddr) > PAGE_SIZE - NOP5_LEN || memcmp(aup->insn, nop5_insn, NOP5_LEN))
+		return;
+	if (ubp_read(mm, vaddr, now, NOP5_LEN) || now[0] != jmp)
+		return;
+	memcpy(&disp, now + 1, sizeof(disp));
+	if (ubp_stub_site(mm, vaddr + NOP5_LEN + disp) != vaddr)
+		return;
+
+	if (ubp_set_insn(vma, vaddr, &jmp, &swbp, 1) != UBP_WRITTEN)
+		return;
+	text_poke_sync();	/* every CPU traps before the tail changes */
+	ubp_set_insn(vma, vaddr + 1, now + 1, aup->insn + 1, NOP5_LEN - 1);
+	text_poke_sync();	/* and sees the tail before the int3 may go */
+}
+
+/*
+ * sys_uprobe - a task came from an optimized site through its stub (64-bit tasks)
+ *
+ * The stub slot, known from the return address, gives the site. From anywhere else
+ * the call fails with -ENXIO and changes nothing. Returns through IRET with every
+ * register as at the site (rcx and r11 hold the program's values, not what SYSRET
+ * needs), at the site's next instruction unless a handler moved ip.
+ */
+SYSCALL_DEFINE0(uprobe)
+{
+	struct pt_regs *regs = task_pt_regs(current);
+	struct nop5_saved_regs saved;
+	unsigned long site;
+
+	if (!IS_ENABLED(CONFIG_X86_64) || !current->mm || !user_64bit_mode(regs))
+		return -ENXIO;
+	/* The stub list needs no lock: see struct ubp_stub_page. */
+	site = ubp_stub_site(current->mm, regs->ip - NOP5_STUB_SYSCALL_END);
+	if (!site)
+		return -ENXIO;
+	if (copy_from_user(&saved, (void __user *)regs->sp, sizeof(saved)))
+		return -EFAULT;	/* the stub's ud2 then ends the task */
+
+	regs->ax = saved.ax;
+	regs->r11 = saved.r11;
+	regs->cx = saved.cx;
+	regs->sp += sizeof(saved) + NOP5_RED_ZONE;
+	regs->orig_ax = -1;		/* not a system call to restart */
+	regs->ip = site;		/* where the handlers see the task */
+	uprobe_handle_stub_hit(regs, site);
+	if (regs->ip == site)
+		regs->ip = site + NOP5_LEN;	/* the nop itself */
+	return regs->ax;		/* the syscall exit stores this in regs->ax */
 }
