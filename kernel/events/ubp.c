@@ -696,7 +696,7 @@ int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm)
 		copy = kmemdup(sp, sizeof(*sp), GFP_KERNEL);
 		if (!copy)
 			return -ENOMEM;
-		get_page(copy->page);
+		get_page(copy->page);	/* the child's list's own, put by ubp_stubs_free() */
 		copy->next = NULL;
 		/* No lock or barrier: nothing runs in @newmm yet. */
 		*tail = copy;
@@ -716,7 +716,7 @@ void ubp_stubs_free(struct mm_struct *mm)
 	mm->uprobes_state.stub_pages = NULL;
 	for (; sp; sp = next) {
 		next = sp->next;
-		put_page(sp->page);
+		put_page(sp->page);	/* this mm's reference; a child may hold its own */
 		kfree(sp);
 	}
 }
