@@ -13,7 +13,8 @@
  * third of them are then mutated byte by byte. What must hold: the kernel does not
  * crash or warn (the taint flags do not change), every line the uprobe parser takes up
  * and refuses leaves an entry in error_log, and afterwards every event listed can be
- * enabled (or is refused only for an offset past the end of its file) and removed.
+ * enabled (or is refused only for an offset past the end of its file or, where
+ * instructions are words, between two words) and removed.
  *
  * Probes are only ever enabled on scratch files nothing runs, in a tmpfs and in the
  * test's own directory (9p in the test guest).
@@ -46,6 +47,16 @@
 #define MAX_ARGS	128
 #define LINE_MAX_LEN	4094
 #define SWEEP_EVERY	500
+/*
+ * The alignment the kernel asks of a probe's offset (UPROBE_SWBP_INSN_SIZE): none on
+ * x86, whose instructions start at any byte; a word where every instruction is one or
+ * two words, as on powerpc, so an offset between two words is refused at enable.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define INSN_ALIGN	1ULL
+#else
+#define INSN_ALIGN	4ULL
+#endif
 
 static unsigned long long rng;
 
@@ -393,7 +404,9 @@ struct fuzz_figures {
 	long unlogged;		/* ... without an error_log entry: must stay 0 */
 	long unlogged_refctr;	/* ... that only warned of a reference counter mismatch */
 	long enabled;
-	long past_eof;		/* refused at enable: offset past EOF, odd reference counter */
+	long past_eof;		/* refused at enable: offset past EOF or between two
+				 * instruction words, odd reference counter
+				 */
 	long enable_failed;	/* refused at enable for another reason: must stay 0 */
 	long removed;
 	long remove_failed;	/* must stay 0 */
@@ -449,8 +462,9 @@ static bool still_listed(const char *group, const char *event)
  * For every event dynamic_events lists (the fixture started from none, so the fuzzing
  * made them all): enable it (only on a scratch file), disable it and remove it. As on
  * stock, a uprobe event may refuse to be enabled (-EINVAL) only when its offset lies
- * past the end of its file or its reference counter is not 2-byte aligned. Repeats
- * until nothing is left, since an event may be busy while another one refers to it.
+ * past the end of its file or is not a multiple of INSN_ALIGN, or its reference
+ * counter is not 2-byte aligned. Repeats until nothing is left, since an event may be
+ * busy while another one refers to it.
  */
 static void sweep(struct fuzz_figures *fig)
 {
@@ -489,7 +503,8 @@ static void sweep(struct fuzz_figures *fig)
 					/* Removed with a sibling of the same name before. */
 					continue;
 				} else if (ret == -EINVAL && !stat(where, &st) &&
-					   (off > (unsigned long long)st.st_size || refctr & 1)) {
+					   (off > (unsigned long long)st.st_size || refctr & 1 ||
+					    off % INSN_ALIGN)) {
 					fig->past_eof++;
 				} else {
 					fig->enable_failed++;
@@ -650,7 +665,7 @@ TEST_F_TIMEOUT(fuzz, probe_lines, 1800)
 	printf("# fuzz lines: %ld written, %ld accepted, %ld refused (%ld by the uprobe parser, %ld of them without an error_log entry, %ld only warned in the kernel log of a reference counter mismatch, as stock does)\n",
 	       fig.lines, fig.accepted, fig.refused, fig.refused_ours, fig.unlogged,
 	       fig.unlogged_refctr);
-	printf("# fuzz events: %ld enabled and removed, %ld refused at enable (offset past EOF or odd counter), %ld refused otherwise, %ld removed, %ld not removable, %ld on other paths\n",
+	printf("# fuzz events: %ld enabled and removed, %ld refused at enable (offset past EOF or unaligned, or odd counter), %ld refused otherwise, %ld removed, %ld not removable, %ld on other paths\n",
 	       fig.enabled, fig.past_eof, fig.enable_failed, fig.removed, fig.remove_failed,
 	       fig.foreign);
 	fflush(stdout);
