@@ -458,6 +458,59 @@ static bool still_listed(const char *group, const char *event)
 	return strstr(buf, want);
 }
 
+/* Would stock refuse to enable a probe on @where at @off with counter @refctr? */
+static bool refused_as_stock(const char *where, unsigned long long off,
+			     unsigned long long refctr)
+{
+	struct stat st;
+
+	return !stat(where, &st) &&
+	       (off > (unsigned long long)st.st_size || off % INSN_ALIGN || refctr & 1);
+}
+
+/* The offset and reference counter of a listed probe's "PATH:OFF(REFCTR)"; cuts PATH. */
+static void split_location(char *where, unsigned long long *off, unsigned long long *refctr)
+{
+	char *colon = strrchr(where, ':'), *open;
+
+	*off = *refctr = 0;
+	if (!colon)
+		return;
+	*colon = '\0';
+	*off = strtoull(colon + 1, NULL, 0);
+	open = strchr(colon + 1, '(');
+	if (open)
+		*refctr = strtoull(open + 1, NULL, 0);
+}
+
+/*
+ * An event holds every probe line written with its name and the same arguments, and
+ * enabling it enables them all: is one of GROUP/EVENT's probes refused as stock does?
+ */
+static bool event_refused_as_stock(const char *group, const char *event)
+{
+	char buf[1 << 16], *line, *save, kind, g[128], e[128], where[PATH_MAX + 64];
+	unsigned long long off, refctr;
+	ssize_t n, got = 0;
+	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, g, e, where) < 4 ||
+		    strcmp(g, group) || strcmp(e, event))
+			continue;
+		split_location(where, &off, &refctr);
+		if (refused_as_stock(where, off, refctr))
+			return true;
+	}
+	return false;
+}
+
 /*
  * For every event dynamic_events lists (the fixture started from none, so the fuzzing
  * made them all): enable it (only on a scratch file), disable it and remove it. As on
@@ -469,10 +522,9 @@ static bool still_listed(const char *group, const char *event)
 static void sweep(struct fuzz_figures *fig)
 {
 	char *buf, *line, *save, kind, group[128], event[128], where[PATH_MAX + 64];
-	char path[PATH_MAX + 128], cmd[300], *colon;
+	char path[PATH_MAX + 128], cmd[300];
 	unsigned long long off, refctr;
 	int pass, left, ret;
-	struct stat st;
 
 	for (pass = 0; pass < 4; pass++) {
 		buf = listing();
@@ -484,27 +536,21 @@ static void sweep(struct fuzz_figures *fig)
 			if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, group, event, where) < 3)
 				continue;
 			left++;
-			colon = strrchr(where, ':');
-			if (colon)
-				*colon = '\0';
+			split_location(where, &off, &refctr);
 			if (pass == 0 && (kind == 'p' || kind == 'r') && !is_scratch(where)) {
 				fig->foreign++;
 			} else if (pass == 0 && (kind == 'p' || kind == 'r')) {
 				snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/enable", group,
 					 event);
 				ret = write_path(path, "1");
-				off = colon ? strtoull(colon + 1, NULL, 0) : 0;
-				refctr = colon && strchr(colon + 1, '(') ?
-					 strtoull(strchr(colon + 1, '(') + 1, NULL, 0) : 0;
 				if (!ret) {
 					fig->enabled++;
 					write_path(path, "0");
 				} else if (ret == -ENOENT && !still_listed(group, event)) {
 					/* Removed with a sibling of the same name before. */
 					continue;
-				} else if (ret == -EINVAL && !stat(where, &st) &&
-					   (off > (unsigned long long)st.st_size || refctr & 1 ||
-					    off % INSN_ALIGN)) {
+				} else if (ret == -EINVAL && (refused_as_stock(where, off, refctr) ||
+							     event_refused_as_stock(group, event))) {
 					fig->past_eof++;
 				} else {
 					fig->enable_failed++;
