@@ -86,7 +86,17 @@ suite_ftrace()
 	[ -x "$selftests.uptarget/uptarget" ] && export UPTARGET_PREBUILT=$selftests.uptarget/uptarget
 	for tc in test.d/dynevent/add_remove_uprobe.tc test.d/kprobe/uprobe_syntax_errors.tc \
 		  $(cd "$dir" && ls test.d/uprobes/*.tc 2>/dev/null); do
-		[ -f "$dir/$tc" ] && list="$list $tc"
+		[ -f "$dir/$tc" ] || continue
+		# It probes the first byte of the executable mapping of /bin/sh and
+		# expects a hit: code there is x86's layout (ld -z separate-code). A
+		# powerpc executable's text mapping starts with its ELF header, which
+		# never runs (test.d/uprobes covers add, hit and remove there).
+		if [ "$tc" = test.d/dynevent/add_remove_uprobe.tc ] &&
+		   [ "$(uname -m)" != x86_64 ]; then
+			record "SKIP ftrace/$tc: probes the start of /bin/sh's text mapping, which is code only with x86's ld -z separate-code"
+			continue
+		fi
+		list="$list $tc"
 	done
 	(cd "$dir" && ./ftracetest -l /tmp/ftracetest-logs $list) 2>&1 | tee /tmp/ftrace.out
 	grep -E '^\[[0-9]+\] .*\[[A-Z]+\]' /tmp/ftrace.out | sed 's/\t/ /g' | while read -r line; do

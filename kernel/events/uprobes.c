@@ -367,9 +367,21 @@ out_unlock:
 	return err;
 }
 
-/* The mapping of the probe's file that covers @offset in @mm, or NULL. */
-static struct vm_area_struct *find_file_vma(struct mm_struct *mm, struct inode *inode,
-					    loff_t offset)
+/*
+ * Can @vma hold the SDT semaphore the program reads? Only a private, readable and
+ * writable mapping: the program's data segment. A loader first maps a whole image from
+ * offset 0 with the first segment's rights and unmaps the excess: a semaphore counted
+ * there is gone with it (on powerpc, where that first mapping is the executable text).
+ */
+static bool vma_can_hold_ref_ctr(struct vm_area_struct *vma)
+{
+	return vma->vm_file &&
+	       (vma->vm_flags & (VM_READ | VM_WRITE | VM_SHARED)) == (VM_READ | VM_WRITE);
+}
+
+/* The mapping of the probe's file that holds its semaphore at @offset in @mm, or NULL. */
+static struct vm_area_struct *find_ref_ctr_vma(struct mm_struct *mm, struct inode *inode,
+					       loff_t offset)
 {
 	VMA_ITERATOR(vmi, mm, 0);
 	struct vm_area_struct *vma;
@@ -377,7 +389,7 @@ static struct vm_area_struct *find_file_vma(struct mm_struct *mm, struct inode *
 	for_each_vma(vmi, vma) {
 		loff_t start;
 
-		if (!vma->vm_file || file_inode(vma->vm_file) != inode)
+		if (!vma_can_hold_ref_ctr(vma) || file_inode(vma->vm_file) != inode)
 			continue;
 		start = file_offset_of(vma, vma->vm_start);
 		if (offset >= start && offset < start + (vma->vm_end - vma->vm_start))
@@ -423,7 +435,7 @@ static void update_ref_ctr(struct uprobe *uprobe, struct mm_struct *mm, short de
 			drop_pending(p);
 		goto out_unlock;
 	}
-	vma = find_file_vma(mm, uprobe->inode, uprobe->ref_ctr_offset);
+	vma = find_ref_ctr_vma(mm, uprobe->inode, uprobe->ref_ctr_offset);
 	if (vma) {
 		err = ubp_add_to_user_short(mm, user_addr_of(vma, uprobe->ref_ctr_offset),
 					    delta);
@@ -453,6 +465,8 @@ static void apply_pending_ref_ctrs(struct vm_area_struct *vma)
 	loff_t start = file_offset_of(vma, vma->vm_start);
 	loff_t end = start + (vma->vm_end - vma->vm_start);
 
+	if (!vma_can_hold_ref_ctr(vma))
+		return;
 	mutex_lock(&ref_ctr_lock);
 	list_for_each_entry_safe(p, tmp, &ref_ctr_pending_list, node) {
 		loff_t off = p->uprobe->ref_ctr_offset;

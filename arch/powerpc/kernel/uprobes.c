@@ -25,10 +25,11 @@
 
 #include <linux/kdebug.h>
 #include <linux/highmem.h>
+#include <linux/pagemap.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
-#include <linux/ubp.h>
+#include <linux/shmem_fs.h>
 #include <linux/uprobes.h>
 
 #include <asm/cacheflush.h>
@@ -84,18 +85,30 @@ unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
 }
 
 /*
- * Is the word before @addr the prefix of an instruction that @addr is the second word
- * of? A prefixed instruction never crosses a 64-byte boundary, so at the start of one
- * the word before belongs to another instruction. The word is read from the mm; if
- * another probe's trap is there, it cannot tell, and says no.
+ * The word before @addr as the file has it: in the mm, another probe's trap may stand
+ * there in place of a prefix. A prefixed instruction never crosses a 64-byte boundary,
+ * so @addr - 4 lies in the page (and the mapping) of @addr.
  */
-static bool addr_is_suffix(struct mm_struct *mm, unsigned long addr)
+static int read_word_before(struct mm_struct *mm, unsigned long addr, u32 *word)
 {
-	u32 before;
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+	struct address_space *mapping;
+	struct folio *folio;
+	loff_t pos;
 
-	if (!IS_ALIGNED(addr, 64) && !ubp_read(mm, addr - 4, &before, sizeof(before)))
-		return word_is_prefix(before);
-	return false;
+	if (!vma || !vma->vm_file)
+		return -EINVAL;
+	mapping = vma->vm_file->f_mapping;
+	pos = ((loff_t)vma->vm_pgoff << PAGE_SHIFT) + (addr - 4 - vma->vm_start);
+	if (shmem_mapping(mapping))
+		folio = shmem_read_folio(mapping, pos >> PAGE_SHIFT);
+	else
+		folio = read_mapping_folio(mapping, pos >> PAGE_SHIFT, vma->vm_file);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	memcpy_from_folio((char *)word, folio, offset_in_folio(folio, pos), sizeof(*word));
+	folio_put(folio);
+	return 0;
 }
 
 /* Does the instruction compute from its own address (other than as a branch)? */
@@ -170,14 +183,21 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 			     unsigned long addr)
 {
 	ppc_inst_t inst = ppc_inst_read(aup->insn);
+	u32 before;
 	int err;
 
 	if (!IS_ALIGNED(addr, 4))
 		return -EINVAL;
 	if (ppc_inst_prefixed(inst) && (addr & 63) == 60)
 		return -EINVAL;
-	if (addr_is_suffix(mm, addr))
-		return -EINVAL;
+	/* The second word of a prefixed instruction: at a 64-byte boundary, never. */
+	if (!IS_ALIGNED(addr, 64)) {
+		err = read_word_before(mm, addr, &before);
+		if (err)
+			return err;
+		if (word_is_prefix(before))
+			return -EINVAL;
+	}
 
 	err = choose_kind(aup, inst, addr);
 	if (err)

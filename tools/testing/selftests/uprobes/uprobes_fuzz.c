@@ -13,7 +13,8 @@
  * third of them are then mutated byte by byte. What must hold: the kernel does not
  * crash or warn (the taint flags do not change), every line the uprobe parser takes up
  * and refuses leaves an entry in error_log, and afterwards every event listed can be
- * enabled (or is refused only for an offset past the end of its file) and removed.
+ * enabled (or is refused only for an offset past the end of its file or, where
+ * instructions are words, between two words) and removed.
  *
  * Probes are only ever enabled on scratch files nothing runs, in a tmpfs and in the
  * test's own directory (9p in the test guest).
@@ -46,6 +47,16 @@
 #define MAX_ARGS	128
 #define LINE_MAX_LEN	4094
 #define SWEEP_EVERY	500
+/*
+ * The alignment the kernel asks of a probe's offset (UPROBE_SWBP_INSN_SIZE): none on
+ * x86, whose instructions start at any byte; a word where every instruction is one or
+ * two words, as on powerpc, so an offset between two words is refused at enable.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define INSN_ALIGN	1ULL
+#else
+#define INSN_ALIGN	4ULL
+#endif
 
 static unsigned long long rng;
 
@@ -393,7 +404,9 @@ struct fuzz_figures {
 	long unlogged;		/* ... without an error_log entry: must stay 0 */
 	long unlogged_refctr;	/* ... that only warned of a reference counter mismatch */
 	long enabled;
-	long past_eof;		/* refused at enable: offset past EOF, odd reference counter */
+	long past_eof;		/* refused at enable: offset past EOF or between two
+				 * instruction words, odd reference counter
+				 */
 	long enable_failed;	/* refused at enable for another reason: must stay 0 */
 	long removed;
 	long remove_failed;	/* must stay 0 */
@@ -445,20 +458,73 @@ static bool still_listed(const char *group, const char *event)
 	return strstr(buf, want);
 }
 
+/* Would stock refuse to enable a probe on @where at @off with counter @refctr? */
+static bool refused_as_stock(const char *where, unsigned long long off,
+			     unsigned long long refctr)
+{
+	struct stat st;
+
+	return !stat(where, &st) &&
+	       (off > (unsigned long long)st.st_size || off % INSN_ALIGN || refctr & 1);
+}
+
+/* The offset and reference counter of a listed probe's "PATH:OFF(REFCTR)"; cuts PATH. */
+static void split_location(char *where, unsigned long long *off, unsigned long long *refctr)
+{
+	char *colon = strrchr(where, ':'), *open;
+
+	*off = *refctr = 0;
+	if (!colon)
+		return;
+	*colon = '\0';
+	*off = strtoull(colon + 1, NULL, 0);
+	open = strchr(colon + 1, '(');
+	if (open)
+		*refctr = strtoull(open + 1, NULL, 0);
+}
+
+/*
+ * An event holds every probe line written with its name and the same arguments, and
+ * enabling it enables them all: is one of GROUP/EVENT's probes refused as stock does?
+ */
+static bool event_refused_as_stock(const char *group, const char *event)
+{
+	char buf[1 << 16], *line, *save, kind, g[128], e[128], where[PATH_MAX + 64];
+	unsigned long long off, refctr;
+	ssize_t n, got = 0;
+	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, g, e, where) < 4 ||
+		    strcmp(g, group) || strcmp(e, event))
+			continue;
+		split_location(where, &off, &refctr);
+		if (refused_as_stock(where, off, refctr))
+			return true;
+	}
+	return false;
+}
+
 /*
  * For every event dynamic_events lists (the fixture started from none, so the fuzzing
  * made them all): enable it (only on a scratch file), disable it and remove it. As on
  * stock, a uprobe event may refuse to be enabled (-EINVAL) only when its offset lies
- * past the end of its file or its reference counter is not 2-byte aligned. Repeats
- * until nothing is left, since an event may be busy while another one refers to it.
+ * past the end of its file or is not a multiple of INSN_ALIGN, or its reference
+ * counter is not 2-byte aligned. Repeats until nothing is left, since an event may be
+ * busy while another one refers to it.
  */
 static void sweep(struct fuzz_figures *fig)
 {
 	char *buf, *line, *save, kind, group[128], event[128], where[PATH_MAX + 64];
-	char path[PATH_MAX + 128], cmd[300], *colon;
+	char path[PATH_MAX + 128], cmd[300];
 	unsigned long long off, refctr;
 	int pass, left, ret;
-	struct stat st;
 
 	for (pass = 0; pass < 4; pass++) {
 		buf = listing();
@@ -470,26 +536,21 @@ static void sweep(struct fuzz_figures *fig)
 			if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, group, event, where) < 3)
 				continue;
 			left++;
-			colon = strrchr(where, ':');
-			if (colon)
-				*colon = '\0';
+			split_location(where, &off, &refctr);
 			if (pass == 0 && (kind == 'p' || kind == 'r') && !is_scratch(where)) {
 				fig->foreign++;
 			} else if (pass == 0 && (kind == 'p' || kind == 'r')) {
 				snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/enable", group,
 					 event);
 				ret = write_path(path, "1");
-				off = colon ? strtoull(colon + 1, NULL, 0) : 0;
-				refctr = colon && strchr(colon + 1, '(') ?
-					 strtoull(strchr(colon + 1, '(') + 1, NULL, 0) : 0;
 				if (!ret) {
 					fig->enabled++;
 					write_path(path, "0");
 				} else if (ret == -ENOENT && !still_listed(group, event)) {
 					/* Removed with a sibling of the same name before. */
 					continue;
-				} else if (ret == -EINVAL && !stat(where, &st) &&
-					   (off > (unsigned long long)st.st_size || refctr & 1)) {
+				} else if (ret == -EINVAL && (refused_as_stock(where, off, refctr) ||
+							     event_refused_as_stock(group, event))) {
 					fig->past_eof++;
 				} else {
 					fig->enable_failed++;
@@ -650,7 +711,7 @@ TEST_F_TIMEOUT(fuzz, probe_lines, 1800)
 	printf("# fuzz lines: %ld written, %ld accepted, %ld refused (%ld by the uprobe parser, %ld of them without an error_log entry, %ld only warned in the kernel log of a reference counter mismatch, as stock does)\n",
 	       fig.lines, fig.accepted, fig.refused, fig.refused_ours, fig.unlogged,
 	       fig.unlogged_refctr);
-	printf("# fuzz events: %ld enabled and removed, %ld refused at enable (offset past EOF or odd counter), %ld refused otherwise, %ld removed, %ld not removable, %ld on other paths\n",
+	printf("# fuzz events: %ld enabled and removed, %ld refused at enable (offset past EOF or unaligned, or odd counter), %ld refused otherwise, %ld removed, %ld not removable, %ld on other paths\n",
 	       fig.enabled, fig.past_eof, fig.enable_failed, fig.removed, fig.remove_failed,
 	       fig.foreign);
 	fflush(stdout);

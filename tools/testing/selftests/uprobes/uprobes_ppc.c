@@ -198,4 +198,27 @@ TEST_F(ppc, refused_instructions)
 	EXPECT_EQ(1, probe_hits("after"));
 }
 
+/*
+ * The suffix of a prefixed instruction whose prefix carries a probe: in the process the
+ * prefix is then a trap, yet the suffix must still be refused, or removing the first
+ * probe would leave a trap as the second word of the instruction. The prefix's probe
+ * still counts every call, and the instruction still loads the same word.
+ */
+TEST_F(ppc, suffix_behind_probed_prefix)
+{
+	uintptr_t where = 0;
+	int i;
+
+	ASSERT_EQ(0, probe_at(self->exe, "pld", "ppc_pcrel", 0));
+	EXPECT_NE(0, probe_at(self->exe, "suffix", "ppc_pcrel", 4));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0x11234, ppc_pcrel(&where));
+	ASSERT_EQ(0, probe_enable("pld", false));
+	EXPECT_EQ(3, probe_hits("pld"));
+	ASSERT_EQ(0, probe_del("pld"));
+	EXPECT_EQ(0x11234, ppc_pcrel(&where));
+	EXPECT_EQ((uintptr_t)&ppc_word, where);
+	ASSERT_EQ(0, probe_enable(NULL, false));
+}
+
 TEST_HARNESS_MAIN
