@@ -985,7 +985,7 @@ static int check_ref_ctr(struct trace_uprobe *new)
 
 	for_each_trace_uprobe(tu) {
 		if (same_location(tu, new) && tu->ref_ctr_offset != new->ref_ctr_offset) {
-			pr_warn("Reference counter offset mismatch.");
+			pr_warn("Reference counter offset mismatch.\n");
 			return -EINVAL;
 		}
 	}
@@ -1042,6 +1042,9 @@ static int join_event(struct trace_uprobe *tu, struct trace_uprobe *event)
 		tu->consumer.filter = event->consumer.filter;
 		ret = trace_uprobe_arm(tu);
 		if (ret) {
+			/* Refused at its location word, like every other refusal of the line. */
+			trace_probe_log_set_index(1);
+			__trace_probe_log_err(0, TP_ERR_FAIL_REG_PROBE);
 			trace_probe_unlink(&tu->tp);
 			return ret;
 		}
