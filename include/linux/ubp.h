@@ -4,10 +4,10 @@
 /*
  * UBP, the user breakpoint layer: what uprobes needs from memory management.
  *
- *  - A breakpoint at a user address of one mm. It is written into the process's private
- *    anonymous copy of the page (the copy-on-write that ptrace's writes also use), so the
- *    file and its page cache never change. Taking the last breakpoint out of a page that
- *    then equals the file's page again hands the process the file's page back.
+ *  - A breakpoint at a user address of one mm. The process gets a new private anonymous
+ *    page with the breakpoint in it, in place of the page it ran, so the file and its
+ *    page cache never change. Taking the last breakpoint out of a page that then equals
+ *    the file's page again hands the process the file's page back.
  *  - The execute-out-of-line (XOL) area: one page per mm, mapped as the special VMA
  *    "[uprobes]", created on first use. Slot 0 holds the arch's return trampoline;
  *    the other slots hold copies of probed instructions that a task single-steps.

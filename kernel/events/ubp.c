@@ -4,18 +4,22 @@
  * execute-out-of-line area. See include/linux/ubp.h for the interface and
  * Documentation/trace/ubp.rst for the design.
  *
- * Breakpoints go in through get_user_pages(FOLL_FORCE | FOLL_WRITE) on a private file
- * mapping: the page fault path gives this mm its own anonymous copy of the page (the
- * copy ptrace's writes get), and only that copy changes. The file and the page cache
- * are never written.
+ * A breakpoint goes in, and comes out, by giving the process a new private anonymous
+ * page with the change made and switching its page table entry over to it; the page
+ * it ran before (the page cache's, or its previous copy) is never written. So the file
+ * and the page cache never change, and no CPU fetches from a page while it changes.
  */
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/memcontrol.h>
 #include <linux/mman.h>
+#include <linux/mmu_notifier.h>
 #include <linux/pagemap.h>
+#include <linux/rmap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 #include <linux/uprobes.h>
 #include <linux/ubp.h>
 #include <linux/wait.h>
@@ -84,36 +88,163 @@ int ubp_read(struct mm_struct *mm, unsigned long vaddr, void *buf, unsigned int 
 
 /*
  * After the last breakpoint of a page is gone, the process's copy may be byte for
- * byte the file's page again. Then drop the copy: the next access maps the page
- * cache page, shared with every other process, as before the probe. Only where the
- * program cannot have written the page itself (no VM_WRITE), and not for locked
- * memory, where dropping pages is not ours to do.
+ * byte the file's page again. Then the copy is not worth keeping: the process may as
+ * well map the page cache page, shared with every other process, as before the probe.
+ * Only where the program cannot have written the page itself (no VM_WRITE), and not
+ * for locked memory, where dropping pages is not ours to do.
  */
-static void ubp_give_back_file_page(struct vm_area_struct *vma, unsigned long vaddr,
-				    struct page *copy)
+static bool ubp_equals_file_page(struct vm_area_struct *vma, unsigned long vaddr,
+				 struct folio *copy)
 {
-	pgoff_t index = vma->vm_pgoff + ((vaddr - vma->vm_start) >> PAGE_SHIFT);
+	pgoff_t index = linear_page_index(vma, vaddr);
 	struct folio *folio;
 	void *mine, *theirs;
-	bool same;
+	bool same = false;
 
 	if (!vma->vm_file || (vma->vm_flags & (VM_WRITE | VM_LOCKED | VM_SHARED)))
-		return;
-	if (!PageAnon(copy))
-		return;
+		return false;
 	folio = filemap_get_folio(vma->vm_file->f_mapping, index);
 	if (IS_ERR(folio))
-		return;
+		return false;
 	if (folio_test_uptodate(folio)) {
-		mine = kmap_local_page(copy);
+		mine = kmap_local_folio(copy, 0);
 		theirs = kmap_local_folio(folio, (index - folio->index) * PAGE_SIZE);
 		same = !memcmp(mine, theirs, PAGE_SIZE);
 		kunmap_local(theirs);
 		kunmap_local(mine);
-		if (same)
-			zap_page_range_single(vma, vaddr & PAGE_MASK, PAGE_SIZE, NULL);
 	}
 	folio_put(folio);
+	return same;
+}
+
+/*
+ * Put @copy where @old_page is mapped at @addr: @copy becomes an exclusive anonymous
+ * page of the VMA, @old_page loses this mapping (and, if it was the page cache's page,
+ * stays intact for everybody else).
+ *
+ * Why a new page rather than a write into the one the process runs: no CPU can be
+ * fetching from a page nobody has mapped yet, so no CPU ever sees the instruction half
+ * changed, and nothing that caches translations of code by physical page (QEMU TCG
+ * does; our tests run there) can keep using what was there before. The old page
+ * leaves through a cleared and flushed PTE, which every CPU that may hold it in its
+ * TLB acknowledges before the new one appears.
+ *
+ * Called with mmap_lock held for writing, so no page fault under mmap_lock can race;
+ * a fault under the VMA lock that finds the PTE empty for a moment rechecks it under
+ * the page table lock, which we hold from the check to the new PTE, and backs off.
+ *
+ * Return: 0, or -EAGAIN when @old_page is no longer mapped there (reclaim or
+ * migration took it meanwhile; the caller looks again).
+ */
+static int ubp_switch_page(struct vm_area_struct *vma, unsigned long addr,
+			   struct page *old_page, struct folio *copy)
+{
+	struct folio *old = page_folio(old_page);
+	struct mm_struct *mm = vma->vm_mm;
+	struct page_vma_mapped_walk pvmw = {
+		.pfn		= page_to_pfn(old_page),
+		.nr_pages	= 1,
+		.vma		= vma,
+		.address	= addr,
+	};
+	struct mmu_notifier_range range;
+	int ret = -EAGAIN;
+
+	/* folio_free_swap() needs the folio lock, a sleeping lock: take it before the PTL. */
+	folio_lock(old);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, mm, addr, addr + PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+
+	if (!page_vma_mapped_walk(&pvmw))
+		goto out;
+	/* A PMD mapping (the GUP split it, but check) or a non-present entry: not ours. */
+	if (!pvmw.pte || !pte_present(ptep_get(pvmw.pte))) {
+		page_vma_mapped_walk_done(&pvmw);
+		goto out;
+	}
+
+	/* The PTL is held from here to page_vma_mapped_walk_done(). */
+	flush_cache_page(vma, addr, page_to_pfn(old_page));
+	ptep_clear_flush(vma, addr, pvmw.pte);
+
+	folio_add_new_anon_rmap(copy, vma, addr, RMAP_EXCLUSIVE);
+	folio_add_lru_vma(copy, vma);
+	if (!folio_test_anon(old)) {
+		/* The process traded a page cache page for a page of its own. */
+		dec_mm_counter(mm, mm_counter_file(old));
+		inc_mm_counter(mm, MM_ANONPAGES);
+	}
+	/* The PTE takes over the allocation's reference to @copy. */
+	set_pte_at(mm, addr, pvmw.pte, mk_pte(&copy->page, vma->vm_page_prot));
+
+	folio_remove_rmap_pte(old, old_page, vma);
+	/* Our previous copy, now unmapped everywhere, needs no swap slot either. */
+	if (!folio_mapped(old))
+		folio_free_swap(old);
+	page_vma_mapped_walk_done(&pvmw);
+	/* The reference the old PTE held; the caller still holds its GUP reference. */
+	folio_put(old);
+	ret = 0;
+out:
+	mmu_notifier_invalidate_range_end(&range);
+	folio_unlock(old);
+	return ret;
+}
+
+/*
+ * One attempt of ubp_set_insn(): build the page as it is to be, then switch to it,
+ * or give the process the file's page back if that is what the page now is.
+ */
+static int ubp_rewrite_page(struct vm_area_struct *vma, unsigned long vaddr,
+			    const void *insn, unsigned int len, bool removing)
+{
+	unsigned long addr = vaddr & PAGE_MASK;
+	struct mm_struct *mm = vma->vm_mm;
+	struct page *old_page;
+	struct folio *copy;
+	void *kaddr;
+	int ret;
+
+	/* Not FOLL_WRITE: no copy-on-write into a page we would throw away at once. */
+	if (get_user_pages_remote(mm, vaddr, 1, FOLL_FORCE | FOLL_SPLIT_PMD,
+				  &old_page, NULL) != 1)
+		return -EFAULT;
+	ret = -EFAULT;
+	if (is_zero_page(old_page))
+		goto put_old;
+
+	ret = anon_vma_prepare(vma);
+	if (ret)
+		goto put_old;
+	ret = -ENOMEM;
+	copy = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, vma, addr, false);
+	if (!copy)
+		goto put_old;
+	copy_user_highpage(&copy->page, old_page, addr, vma);
+	kaddr = kmap_local_folio(copy, 0);
+	memcpy(kaddr + offset_in_page(vaddr), insn, len);
+	kunmap_local(kaddr);
+	/* Where caches alias, what we wrote must reach the page before anyone maps it. */
+	flush_dcache_folio(copy);
+
+	if (removing && folio_test_anon(page_folio(old_page)) &&
+	    ubp_equals_file_page(vma, addr, copy)) {
+		folio_put(copy);
+		put_page(old_page);
+		/* The next access maps the page cache page again. */
+		zap_page_range_single(vma, addr, PAGE_SIZE, NULL);
+		return 0;
+	}
+
+	__folio_mark_uptodate(copy);
+	ret = mem_cgroup_charge(copy, mm, GFP_KERNEL);
+	if (!ret)
+		ret = ubp_switch_page(vma, addr, old_page, copy);
+	if (ret)
+		folio_put(copy);
+put_old:
+	put_page(old_page);
+	return ret;
 }
 
 /**
@@ -125,8 +256,9 @@ static void ubp_give_back_file_page(struct vm_area_struct *vma, unsigned long va
  * @len: length of both, within one page
  *
  * Inserting a breakpoint passes the original bytes as @expect and the breakpoint as
- * @insn; removing it, the other way round. When the removal leaves the page equal to
- * the file's page, the process gets the file's page back.
+ * @insn; removing it, the other way round. The process gets a new private page with
+ * the change made (see ubp_switch_page() for why a new one); when a removal leaves
+ * the page equal to the file's page, the process gets the file's page back instead.
  *
  * Return: UBP_WRITTEN, UBP_ALREADY when @insn is there already, -EBUSY when the bytes
  * are neither (someone else changed this text: leave it alone), or another -errno.
@@ -136,8 +268,7 @@ int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *ex
 {
 	struct mm_struct *mm = vma->vm_mm;
 	u8 now[UBP_MAX_WRITE];
-	struct page *page;
-	void *kaddr;
+	int tries = 0;
 	int ret;
 
 	mmap_assert_write_locked(mm);
@@ -145,7 +276,10 @@ int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *ex
 			 offset_in_page(vaddr) + len > PAGE_SIZE))
 		return -EINVAL;
 
-	/* Look before writing: a write would copy the page even when nothing changes. */
+	/*
+	 * mmap_lock held for writing keeps every other writer of this text (ptrace,
+	 * another probe) out from this check to the switch below.
+	 */
 	ret = ubp_read(mm, vaddr, now, len);
 	if (ret)
 		return ret;
@@ -154,23 +288,12 @@ int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *ex
 	if (memcmp(now, expect, len))
 		return -EBUSY;
 
-	page = ubp_get_page(mm, vaddr, true);
-	if (IS_ERR(page))
-		return PTR_ERR(page);
-	/*
-	 * We hold mmap_lock for writing, so no other writer (ptrace, another probe) can
-	 * get at this page between the check above and the copy below.
-	 */
-	kaddr = kmap_local_page(page);
-	copy_to_user_page(vma, page, vaddr, kaddr + offset_in_page(vaddr), insn, len);
-	kunmap_local(kaddr);
-	set_page_dirty_lock(page);
-
-	/* Taking a breakpoint out: the page may be the file's again. */
-	if (is_swbp_insn((uprobe_opcode_t *)expect))
-		ubp_give_back_file_page(vma, vaddr, page);
-	put_page(page);
-	return UBP_WRITTEN;
+	/* Reclaim or migration may move the page between our look and the switch. */
+	do {
+		ret = ubp_rewrite_page(vma, vaddr, insn, len,
+				       is_swbp_insn((uprobe_opcode_t *)expect));
+	} while (ret == -EAGAIN && ++tries < 4);
+	return ret ? ret : UBP_WRITTEN;
 }
 
 /**
