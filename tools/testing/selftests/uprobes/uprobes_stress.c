@@ -548,6 +548,26 @@ TEST_F_TIMEOUT(stress, hits_and_churn, 60)
 /* ---- storms of processes: exec, fork, SIGKILL, ptrace ---- */
 
 enum storm_kind { RUN_EXEC, RUN_FORK, RUN_KILLED, RUN_TRACED, NR_KINDS };
+static const char *const storm_kind_name[NR_KINDS] = { "exec", "fork", "killed", "traced" };
+
+/* Say how a storm child failed: a count alone cannot be analysed after the run. */
+static void report_crash(enum storm_kind kind, pid_t pid, int status)
+{
+	if (pid <= 0)
+		printf("# storm child (%s): not started\n", storm_kind_name[kind]);
+	else if (kind == RUN_KILLED)
+		printf("# storm child %d (%s): not reaped, killed by SIGKILL, within %d ms\n",
+		       pid, storm_kind_name[kind], REAP_TIMEOUT_MS);
+	else if (status == -1)
+		printf("# storm child %d (%s): no wait status\n",
+		       pid, storm_kind_name[kind]);
+	else if (WIFSIGNALED(status))
+		printf("# storm child %d (%s): killed by signal %d\n", pid,
+		       storm_kind_name[kind], WTERMSIG(status));
+	else
+		printf("# storm child %d (%s): wait status %#x\n", pid, storm_kind_name[kind],
+		       status);
+}
 
 /* Wait for a stop or the end of @pid; the wait status, or -1 on error. */
 static int wait_status(pid_t pid)
@@ -634,7 +654,7 @@ static void storm_one(FIXTURE_DATA(stress) *self, unsigned int *seed)
 	char out[32], sseed[16], c = 'g';
 	int fds[2], go[2], status = -1, fd = -1;
 	bool seized;
-	pid_t pid;
+	pid_t pid = -1;
 
 	switch (kind) {
 	case RUN_EXEC:
@@ -724,6 +744,7 @@ crashed_kill:
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, __WALL);
 crashed:
+	report_crash(kind, pid, status);
 	add(&self->fig.crashes, 1);
 }
 
