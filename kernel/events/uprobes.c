@@ -23,6 +23,7 @@
 #include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/seqlock.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/srcu.h>
@@ -38,18 +39,29 @@
  *         uprobe->analyze_lock
  *         ref_ctr_lock
  *           uprobes_treelock
- * The hit path takes mm->mmap_lock for reading (lookup) and uprobe->register_rwsem for
- * reading (a handler asking for removal), never both at once; after the handlers it may
- * try mm->mmap_lock for writing (optimizing the site), holding nothing else.
+ * The hit path takes no lock in the common case: the VMA's own read lock and a
+ * lockless tree lookup inside uprobes_srcu. Its slow path takes mm->mmap_lock for
+ * reading (lookup) and uprobe->register_rwsem for reading (a handler asking for
+ * removal), never both at once; after the handlers it may try mm->mmap_lock for
+ * writing (optimizing the site), holding nothing else.
  */
 
-/* All probes by (inode, offset). Protects uprobes_tree and uprobe->rb_node. */
+/* All probes by (inode, offset). Serializes changes to uprobes_tree and uprobe->rb_node. */
 static DEFINE_SPINLOCK(uprobes_treelock);
 static struct rb_root uprobes_tree = RB_ROOT;
 
 /*
+ * Bumped around every change of uprobes_tree: a lockless lookup that finds nothing
+ * while a change ran may have been misled by a rotation, and tries again.
+ */
+static seqcount_spinlock_t uprobes_seqcount = SEQCNT_SPINLOCK_ZERO(uprobes_seqcount,
+								  &uprobes_treelock);
+
+/*
  * Consumer lists are read under this SRCU (handlers may sleep). uprobe_unregister_sync()
- * waits for it, so after it no handler of a removed consumer runs.
+ * waits for it, so after it no handler of a removed consumer runs. A hit also looks
+ * its probe up inside it without taking a reference: probes are freed only after a
+ * grace period of it (uprobe_release()).
  */
 DEFINE_STATIC_SRCU(uprobes_srcu);
 
@@ -71,7 +83,9 @@ enum {
  * @rb_node: in uprobes_tree while the probe has consumers; empty once it left it.
  * @ref: the tree holds one reference; so does each registration (the pointer
  *	uprobe_register() returns), each pending return instance, each task stepping
- *	this probe and each lookup in progress. The last put frees it.
+ *	this probe and each locked lookup in progress. The last put frees it, after a
+ *	grace period of uprobes_srcu, inside which hits use it without a reference.
+ * @rcu: for that deferred free.
  * @register_rwsem: writers change @consumers and sweep breakpoints; readers (a
  *	handler's removal request) need the consumer set to stay as it is.
  * @analyze_lock: serializes the one-time copy and analysis of the instruction.
@@ -94,6 +108,7 @@ struct uprobe {
 	loff_t			ref_ctr_offset;
 	int			analyze_err;
 	unsigned long		flags;
+	struct rcu_head		rcu;
 	struct arch_uprobe	arch;
 };
 
@@ -119,12 +134,21 @@ static struct uprobe *uprobe_hold(struct uprobe *u)
 	return u;
 }
 
-/* Drop a reference; the last one frees. May sleep (iput). */
+static void uprobe_free_srcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct uprobe, rcu));
+}
+
+/*
+ * Drop a reference; the last one frees. May sleep (iput). A hit that found the probe
+ * without a reference may still be looking at it (its inode only as a key): the
+ * memory waits for uprobes_srcu; pairs with srcu_read_lock() in handle_breakpoint().
+ */
 static void uprobe_release(struct uprobe *u)
 {
 	if (refcount_dec_and_test(&u->ref)) {
 		iput(u->inode);
-		kfree(u);
+		call_srcu(&uprobes_srcu, &u->rcu, uprobe_free_srcu);
 	}
 }
 
@@ -159,15 +183,50 @@ static struct uprobe *tree_first_in(struct inode *inode, loff_t offset, loff_t e
 	return NULL;
 }
 
-/* Look up a probe; the caller gets a reference. */
-static struct uprobe *find_uprobe(struct inode *inode, loff_t offset)
+struct uprobe_key {
+	struct inode	*inode;
+	loff_t		offset;
+};
+
+static int uprobe_key_cmp(const void *key, const struct rb_node *n)
+{
+	const struct uprobe_key *k = key;
+
+	return uprobe_cmp(k->inode, k->offset, rb_entry(n, struct uprobe, rb_node));
+}
+
+/*
+ * The probe at (@inode, @offset) without locks or a reference, for the hit path: the
+ * caller is inside uprobes_srcu, which keeps the probe's memory. A live probe found
+ * is the right one even while the tree changes (its reference pins its inode, so the
+ * pointer compared is that inode's). A dead one may name an inode since freed and
+ * reused: it does not count. Nothing found during a change may be a lookup that a
+ * rotation led astray, so it is retried.
+ */
+static struct uprobe *find_uprobe_srcu(struct inode *inode, loff_t offset)
+{
+	struct uprobe_key key = { inode, offset };
+	struct rb_node *n;
+	unsigned int seq;
+
+	do {
+		seq = read_seqcount_begin(&uprobes_seqcount);
+		n = rb_find_rcu(&key, &uprobes_tree, uprobe_key_cmp);
+		if (n && refcount_read(&rb_entry(n, struct uprobe, rb_node)->ref))
+			return rb_entry(n, struct uprobe, rb_node);
+	} while (read_seqcount_retry(&uprobes_seqcount, seq));
+	return NULL;
+}
+
+/* The probe at (@inode, @offset) with a reference, under the tree's lock. */
+static struct uprobe *find_uprobe_locked(struct inode *inode, loff_t offset)
 {
 	struct uprobe *u;
 
 	spin_lock(&uprobes_treelock);
 	u = tree_first_in(inode, offset, offset + 1);
 	if (u)
-		uprobe_hold(u);
+		uprobe_hold(u);		/* in the tree: the tree's reference keeps it above 0 */
 	spin_unlock(&uprobes_treelock);
 	return u;
 }
@@ -220,8 +279,11 @@ static struct uprobe *get_or_make_uprobe(struct inode *inode, loff_t offset,
 	init_rwsem(&fresh->register_rwsem);
 	mutex_init(&fresh->analyze_lock);
 	INIT_LIST_HEAD(&fresh->consumers);
-	rb_link_node(&fresh->rb_node, parent, link);
+	write_seqcount_begin(&uprobes_seqcount);
+	/* Published with a release: a lockless reader sees it whole. */
+	rb_link_node_rcu(&fresh->rb_node, parent, link);
 	rb_insert_color(&fresh->rb_node, &uprobes_tree);
+	write_seqcount_end(&uprobes_seqcount);
 	spin_unlock(&uprobes_treelock);
 	return fresh;
 }
@@ -233,7 +295,9 @@ static void retire_uprobe(struct uprobe *uprobe)
 	if (!list_empty(&uprobe->consumers) || !uprobe_in_tree(uprobe))
 		return;
 	spin_lock(&uprobes_treelock);
+	write_seqcount_begin(&uprobes_seqcount);
 	rb_erase(&uprobe->rb_node, &uprobes_tree);
+	write_seqcount_end(&uprobes_seqcount);
 	RB_CLEAR_NODE(&uprobe->rb_node);
 	spin_unlock(&uprobes_treelock);
 	uprobe_release(uprobe);
@@ -1096,7 +1160,10 @@ static void drop_dead_returns(struct uprobe_task *utask, enum rp_check ctx,
 		pop_return_instance(utask);
 }
 
-/* On a hit of a probe with return consumers: take over the function's return. */
+/*
+ * On a hit of a probe with return consumers: take over the function's return. The
+ * caller is inside uprobes_srcu without a reference of its own.
+ */
 static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
@@ -1115,9 +1182,15 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	ri = kmalloc(sizeof(*ri), GFP_KERNEL);
 	if (!ri)
 		return;
+	/* The instance's reference; none if the probe is already on its way out. */
+	if (!refcount_inc_not_zero(&uprobe->ref)) {
+		kfree(ri);
+		return;
+	}
 
 	orig_ret = arch_uretprobe_hijack_return_addr(tramp, regs);
 	if (orig_ret == -1) {
+		uprobe_release(uprobe);
 		kfree(ri);
 		return;
 	}
@@ -1129,13 +1202,14 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	drop_dead_returns(utask, chained ? RP_CHECK_CHAIN_CALL : RP_CHECK_CALL, regs);
 	if (chained) {
 		if (WARN_ON_ONCE(!utask->return_instances)) {
+			uprobe_release(uprobe);
 			kfree(ri);
 			return;
 		}
 		orig_ret = utask->return_instances->orig_ret_vaddr;
 	}
 	*ri = (struct return_instance) {
-		.uprobe		= uprobe_hold(uprobe),
+		.uprobe		= uprobe,
 		.func		= instruction_pointer(regs),
 		.stack		= user_stack_pointer(regs),
 		.orig_ret_vaddr	= orig_ret,
@@ -1207,9 +1281,14 @@ static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
 	struct vm_area_struct *vma;
 	struct mm_struct *mm = current->mm;
 
-	/* The consumer set must not change while we decide (lock order: above mmap_lock). */
+	/*
+	 * The consumer set must not change while we decide (lock order: above mmap_lock).
+	 * A probe retired meanwhile decides nothing: the breakpoint there now may be a
+	 * newer probe's.
+	 */
 	down_read(&uprobe->register_rwsem);
-	if (!uprobe_wants(uprobe, mm)) {
+	if (uprobe_in_tree(uprobe) && !list_empty(&uprobe->consumers) &&
+	    !uprobe_wants(uprobe, mm)) {
 		mmap_write_lock(mm);
 		vma = vma_lookup(mm, bp_vaddr);
 		if (vma && vma_can_carry_breakpoint(vma, false) &&
@@ -1220,15 +1299,17 @@ static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
 	up_read(&uprobe->register_rwsem);
 }
 
-static void run_handlers(struct uprobe *uprobe, struct pt_regs *regs, unsigned long bp_vaddr)
+/*
+ * The consumers' handlers of one hit; the caller is inside uprobes_srcu. Return: true
+ * if every handler asked for the breakpoint to leave this process.
+ */
+static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
 	bool want_return = false, remove = true;
 	struct uprobe_consumer *uc;
-	int idx;
 
 	utask->auprobe = &uprobe->arch;
-	idx = srcu_read_lock(&uprobes_srcu);
 	list_for_each_entry_srcu(uc, &uprobe->consumers, cons_node,
 				 srcu_read_lock_held(&uprobes_srcu)) {
 		int verdict = uc->handler ? uc->handler(uc, regs) : 0;
@@ -1242,10 +1323,7 @@ static void run_handlers(struct uprobe *uprobe, struct pt_regs *regs, unsigned l
 	utask->auprobe = NULL;
 	if (want_return)
 		hijack_return(uprobe, regs);
-	srcu_read_unlock(&uprobes_srcu, idx);
-
-	if (remove && !list_empty(&uprobe->consumers))
-		remove_from_current(uprobe, bp_vaddr);
+	return remove && !list_empty(&uprobe->consumers);
 }
 
 /* 1 if @vaddr holds a trap instruction in the current mm, 0 if not, -errno. */
@@ -1267,18 +1345,55 @@ static int trap_insn_at(struct mm_struct *mm, unsigned long vaddr)
 	return is_trap_insn(&insn) ? 1 : 0;
 }
 
-/* The probe at @bp_vaddr of the current mm; if none, *@is_trap (if asked) says why. */
-static struct uprobe *find_active_uprobe(unsigned long bp_vaddr, int *is_trap)
+/* Where in its file a VMA maps @vaddr, if it is text that can carry a breakpoint. */
+static bool vma_probe_key(struct vm_area_struct *vma, unsigned long vaddr,
+			  struct inode **inode, loff_t *offset)
+{
+	if (!vma_can_carry_breakpoint(vma, false))
+		return false;
+	*inode = file_inode(vma->vm_file);
+	*offset = file_offset_of(vma, vaddr);
+	return true;
+}
+
+/*
+ * The probe behind the breakpoint at @bp_vaddr, found without a lock that others
+ * share: the VMA's own read lock, and the lockless tree lookup. No reference: the
+ * caller is inside uprobes_srcu. NULL when that does not settle it.
+ */
+static struct uprobe *find_uprobe_fast(unsigned long bp_vaddr)
+{
+	struct uprobe *uprobe = NULL;
+	struct vm_area_struct *vma;
+	struct inode *inode;
+	loff_t offset;
+
+	vma = lock_vma_under_rcu(current->mm, bp_vaddr);
+	if (!vma)
+		return NULL;
+	if (vma_probe_key(vma, bp_vaddr, &inode, &offset))
+		uprobe = find_uprobe_srcu(inode, offset);
+	vma_end_read(vma);
+	return uprobe;
+}
+
+/*
+ * The slow way, under mmap_lock, outside any SRCU section: the probe with a
+ * reference, or NULL and *@is_trap saying whether the program has a trap instruction
+ * of its own there.
+ */
+static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr, int *is_trap)
 {
 	struct uprobe *uprobe = NULL;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
+	struct inode *inode;
+	loff_t offset;
 
 	mmap_read_lock(mm);
-	/* Probes are found by file and offset: the VMA says which. */
 	vma = vma_lookup(mm, bp_vaddr);
-	if (vma && vma_can_carry_breakpoint(vma, false))
-		uprobe = find_uprobe(file_inode(vma->vm_file), file_offset_of(vma, bp_vaddr));
+	if (vma && vma_probe_key(vma, bp_vaddr, &inode, &offset))
+		uprobe = find_uprobe_locked(inode, offset);
 	if (!uprobe && is_trap)
 		*is_trap = trap_insn_at(mm, bp_vaddr);
 	mmap_read_unlock(mm);
@@ -1314,10 +1429,12 @@ static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_r
 
 /*
  * What a hit does whichever way the task came (breakpoint or stub): the task's
- * state, the analysis, the handlers. The instruction pointer is at @vaddr.
- * Returns false when no handler ran, and the instruction is not to be run either.
+ * state, the analysis, the handlers. The caller is inside uprobes_srcu; the
+ * instruction pointer is at the site. Returns false when no handler ran, and the
+ * instruction is not to be run either; *@remove says whether every handler asked
+ * for the breakpoint to leave this process.
  */
-static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, unsigned long vaddr)
+static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, bool *remove)
 {
 	if (unlikely(!current_utask()))
 		return false;
@@ -1326,7 +1443,7 @@ static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, unsigned lon
 	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
 	if (uprobe->analyze_err || arch_uprobe_ignore(&uprobe->arch, regs))
 		return false;
-	run_handlers(uprobe, regs, vaddr);
+	*remove = run_handlers(uprobe, regs);
 	return true;
 }
 
@@ -1347,24 +1464,62 @@ static bool mmap_write_trylock_uprobes(struct mm_struct *mm)
 /*
  * After a breakpoint hit that needed no step, let the arch replace the breakpoint by
  * something that does not trap (x86-64: a jump to a stub, for a 5-byte nop). Only a
- * try: if the mmap_lock is busy, a later hit tries again.
+ * try: if the mmap_lock is busy, a later hit tries again. The caller holds a
+ * reference on @uprobe and is outside uprobes_srcu.
  */
-static void try_optimize(struct uprobe *uprobe, unsigned long vaddr, struct pt_regs *regs)
+static void try_optimize(struct uprobe *uprobe, unsigned long vaddr)
 {
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 
-	if (!arch_uprobe_optimizable(&uprobe->arch, regs, vaddr))
-		return;
 	if (!mmap_write_trylock_uprobes(mm))
 		return;
 	/* The same checks as a sweep's: the site is still this probe's, in text. */
 	vma = vma_lookup(mm, vaddr);
-	if (vma && vma_can_carry_breakpoint(vma, true) &&
+	if (uprobe_in_tree(uprobe) && vma && vma_can_carry_breakpoint(vma, true) &&
 	    file_inode(vma->vm_file) == uprobe->inode &&
 	    file_offset_of(vma, vaddr) == uprobe->offset && !check_stable_address_space(mm))
 		arch_uprobe_optimize(&uprobe->arch, vma, vaddr);
 	mmap_write_unlock(mm);
+}
+
+/*
+ * The probe of a hit at @vaddr. On success the caller is inside uprobes_srcu (*@idx);
+ * a probe found the fast way comes without a reference, one found the slow way with
+ * one, also stored in *@held. On failure the caller is outside, and *@is_trap (if
+ * asked) says whether the program has a trap instruction of its own there.
+ */
+static struct uprobe *find_hit_uprobe(unsigned long vaddr, int *idx, struct uprobe **held,
+				      int *is_trap)
+{
+	struct uprobe *uprobe;
+
+	/* Keeps a probe found without a reference; pairs with call_srcu() in uprobe_release(). */
+	*idx = srcu_read_lock(&uprobes_srcu);
+	uprobe = find_uprobe_fast(vaddr);
+	if (uprobe)
+		return uprobe;
+	srcu_read_unlock(&uprobes_srcu, *idx);
+
+	*held = find_uprobe_slow(vaddr, is_trap);
+	if (*held)
+		*idx = srcu_read_lock(&uprobes_srcu);
+	return *held;
+}
+
+/*
+ * Make sure the hit holds a reference on @uprobe before it leaves uprobes_srcu. False
+ * when the probe is already on its way out: then its breakpoint is being taken out,
+ * and whatever the task does next runs the instruction that is there again.
+ */
+static bool hold_hit_uprobe(struct uprobe *uprobe, struct uprobe **held)
+{
+	if (*held)
+		return true;
+	if (!refcount_inc_not_zero(&uprobe->ref))
+		return false;
+	*held = uprobe;
+	return true;
 }
 
 /**
@@ -1378,44 +1533,78 @@ static void try_optimize(struct uprobe *uprobe, unsigned long vaddr, struct pt_r
  */
 void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr)
 {
-	struct uprobe *uprobe = find_active_uprobe(vaddr, NULL);
+	struct uprobe *uprobe, *held = NULL;
+	bool remove = false;
+	int idx;
 
+	uprobe = find_hit_uprobe(vaddr, &idx, &held, NULL);
 	if (!uprobe)
 		return;
-	hit_uprobe(uprobe, regs, vaddr);
-	uprobe_release(uprobe);
+	if (hit_uprobe(uprobe, regs, &remove) && remove && !hold_hit_uprobe(uprobe, &held))
+		remove = false;
+	srcu_read_unlock(&uprobes_srcu, idx);
+
+	if (remove)
+		remove_from_current(held, vaddr);
+	if (held)
+		uprobe_release(held);
 }
 
+/*
+ * A breakpoint hit. The common case stays inside one uprobes_srcu section and takes no
+ * reference and no shared lock: find the probe, run the handlers, emulate. What may
+ * wait on a lock or a fault runs outside the section, holding a reference instead:
+ * the slow lookup, a removal a handler asked for, optimizing the site, and the
+ * out-of-line step. So a grace period (uprobe_unregister_sync()) never waits on
+ * mmap_lock.
+ */
 static void handle_breakpoint(struct pt_regs *regs)
 {
 	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
-	struct uprobe *uprobe;
-	int is_trap = 0;
+	bool remove = false, optimize = false, done;
+	struct uprobe *uprobe, *held = NULL;
+	int is_trap = 0, idx;
 
 	if (bp_vaddr == uprobe_get_trampoline_vaddr()) {
 		uprobe_handle_trampoline(regs);
 		return;
 	}
-	uprobe = find_active_uprobe(bp_vaddr, &is_trap);
+	uprobe = find_hit_uprobe(bp_vaddr, &idx, &held, &is_trap);
 	if (!uprobe) {
 		if (is_trap > 0)
 			force_sig(SIGTRAP);	/* the program's own breakpoint */
-		else
-			instruction_pointer_set(regs, bp_vaddr); /* we raced with removal */
+		else	/* we raced with removal: run what is there now */
+			instruction_pointer_set(regs, bp_vaddr);
 		return;
 	}
 	/* Handlers see, and a restart runs, the probed instruction itself. */
 	instruction_pointer_set(regs, bp_vaddr);
-	if (!hit_uprobe(uprobe, regs, bp_vaddr))
+	if (!hit_uprobe(uprobe, regs, &remove))
 		goto out;
-	if (arch_uprobe_skip_sstep(&uprobe->arch, regs)) {
-		try_optimize(uprobe, bp_vaddr, regs);
+
+	/* A page that is not there makes us step instead of waiting in the section. */
+	pagefault_disable();
+	done = arch_uprobe_skip_sstep(&uprobe->arch, regs);
+	pagefault_enable();
+	if (done && !remove)
+		optimize = arch_uprobe_optimizable(&uprobe->arch, regs, bp_vaddr);
+	if ((remove || optimize || !done) && !hold_hit_uprobe(uprobe, &held))
 		goto out;
-	}
-	if (!start_step(uprobe, bp_vaddr, regs))
+	srcu_read_unlock(&uprobes_srcu, idx);
+
+	if (remove)
+		remove_from_current(held, bp_vaddr);
+	if (optimize)
+		try_optimize(held, bp_vaddr);
+	if (!done && !start_step(held, bp_vaddr, regs))
 		return;	/* the reference goes with utask->active_uprobe */
+	if (held)
+		uprobe_release(held);
+	return;
 out:
-	uprobe_release(uprobe);
+	srcu_read_unlock(&uprobes_srcu, idx);
+	if (held)
+		uprobe_release(held);
 }
 
 /* The step ended, or was cut short: put the task back on its own path. */

@@ -227,6 +227,11 @@ static int choose_stepping(struct arch_uprobe *aup, struct insn *insn)
 	return 0;
 }
 
+/* The 5-byte nop (nopl 0x0(%rax,%rax,1)) of USDT sites; see "Trap-free 5-byte nops". */
+static const u8 nop5_insn[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+#define NOP5_LEN		sizeof(nop5_insn)
+
 /**
  * arch_uprobe_analyze_insn - decode the probed instruction and choose its handling
  * @aup: arch data; @aup->insn holds the bytes from the file
@@ -252,6 +257,7 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 	aup->ilen = insn.length;
 	aup->fixups = 0;
 	aup->mode64 = x86_64;
+	aup->nop5 = x86_64 && !memcmp(aup->insn, nop5_insn, NOP5_LEN);
 	memcpy(aup->ixol, aup->insn, sizeof(aup->ixol));
 	/*
 	 * A relative branch must be emulated: stepped from a slot, it would branch
@@ -557,9 +563,6 @@ sigill:
  * its return address into the red zone, which a leaf function may be using at the
  * site. Documentation/trace/ubp.rst has the whole design.
  */
-static const u8 nop5_insn[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
-
-#define NOP5_LEN		sizeof(nop5_insn)
 #define NOP5_JMP_OPCODE		0xe9
 /* The stub moves the stack pointer this far down before it pushes: the red zone. */
 #define NOP5_RED_ZONE		128
@@ -617,9 +620,8 @@ static void nop5_stub_range(unsigned long vaddr, unsigned long *low, unsigned lo
 bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
 			     unsigned long vaddr)
 {
-	return IS_ENABLED(CONFIG_X86_64) && aup->mode64 && user_64bit_mode(regs) &&
-	       is_64bit_mm(current->mm) && offset_in_page(vaddr) <= PAGE_SIZE - NOP5_LEN &&
-	       !memcmp(aup->insn, nop5_insn, NOP5_LEN);
+	return aup->nop5 && user_64bit_mode(regs) && is_64bit_mm(current->mm) &&
+	       offset_in_page(vaddr) <= PAGE_SIZE - NOP5_LEN;
 }
 
 /*
@@ -627,8 +629,8 @@ bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
  * leaves bytes that are correct to run whatever a CPU fetched before, and between
  * steps every CPU serializes (text_poke_sync() runs sync_core() on each), so that
  * none still holds bytes from two steps back. Byte 0 stays int3 while the tail
- * changes: a CPU that reaches the site then traps, and the breakpoint path, which
- * waits for our mmap_lock, emulates the nop.
+ * changes: a CPU that reaches the site then traps, and the breakpoint path emulates
+ * the nop.
  */
 
 /**
@@ -688,7 +690,7 @@ void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	s32 disp;
 
 	mmap_assert_write_locked(mm);
-	if (offset_in_page(vaddr) > PAGE_SIZE - NOP5_LEN || memcmp(aup->insn, nop5_insn, NOP5_LEN))
+	if (!aup->nop5 || offset_in_page(vaddr) > PAGE_SIZE - NOP5_LEN)
 		return;
 	if (ubp_read(mm, vaddr, now, NOP5_LEN) || now[0] != jmp)
 		return;

@@ -67,6 +67,8 @@ struct arch_uprobe_rm {
  * @src: where it reads its (second) value from
  * @sign_extend: the move sign-extends its source
  * @mode64: the analysis decoded the instruction as 64-bit code
+ * @nop5: the instruction is the 5-byte nop of a USDT site or a patchable function
+ *	entry, in 64-bit code: a site that may become a jump to a stub
  */
 struct arch_uprobe {
 	u8				insn[MAX_UINSN_BYTES];
@@ -87,6 +89,7 @@ struct arch_uprobe {
 	u8				src;
 	bool				sign_extend;
 	bool				mode64;
+	bool				nop5;
 };
 
 /* Saved across one out-of-line step. */
