@@ -2,7 +2,7 @@
 # Per-hit cost of a probe by the kind of the probed instruction, stock against ours.
 set terminal pngcairo size 1100,520 noenhanced
 set output png
-set title "uprobe hit cost by probed instruction (tracefs event enabled, QEMU TCG, same run)"
+set title "uprobe hit cost by probed instruction (tracefs event enabled, QEMU TCG, median of the rounds of one run)"
 set ylabel "microseconds per hit"
 set style data histograms
 set style histogram clustered gap 1
