@@ -1474,7 +1474,12 @@ static void try_optimize(struct uprobe *uprobe, unsigned long vaddr)
 
 	if (!mmap_write_trylock_uprobes(mm))
 		return;
-	/* The same checks as a sweep's: the site is still this probe's, in text. */
+	/*
+	 * The same checks as a sweep's: the site is still this probe's, in text. The
+	 * tree check is read without the tree's lock, as a hint only: a retired probe's
+	 * breakpoint is on its way out, and arch_uprobe_optimize() itself does nothing
+	 * unless our breakpoint is still at the site, which our mmap_lock keeps stable.
+	 */
 	vma = vma_lookup(mm, vaddr);
 	if (uprobe_in_tree(uprobe) && vma && vma_can_carry_breakpoint(vma, true) &&
 	    file_inode(vma->vm_file) == uprobe->inode &&
