@@ -6,11 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 
 [ -n "$GUEST_DEBS" ] || exit 0
-if ! dpkg --print-foreign-architectures | grep -qx "$DEB_ARCH"; then
-	[ "$(id -u)" = 0 ] || die "dpkg does not know the $DEB_ARCH architecture (run as root)"
-	dpkg --add-architecture "$DEB_ARCH"
-	apt-get update -qq
-fi
 deb_unpack "$GUEST_ROOT" $(for p in $GUEST_DEBS; do echo "$p:$DEB_ARCH"; done)
 
 cd "$GUEST_ROOT"

@@ -49,6 +49,22 @@ die()
 	exit 1
 }
 
+# deb_foreign_archs PACKAGES...: dpkg knows every architecture named by a package's
+# :arch, so that apt-get can find those packages on a machine that never had them.
+deb_foreign_archs()
+{
+	local p a added=
+	for p in "$@"; do
+		case $p in *:*) a=${p##*:} ;; *) continue ;; esac
+		[ "$a" = "$(dpkg --print-architecture)" ] && continue
+		dpkg --print-foreign-architectures | grep -qx "$a" && continue
+		[ "$(id -u)" = 0 ] || die "dpkg does not know the $a architecture (run as root)"
+		dpkg --add-architecture "$a"
+		added=1
+	done
+	[ -z "$added" ] || apt-get update -qq
+}
+
 # deb_unpack DIR PACKAGES...: Debian's packages of those names, downloaded and unpacked
 # into DIR (not installed). Done again only when the list changes; DIR/.debs says what
 # is there. Package names may carry an :arch.
@@ -59,6 +75,7 @@ deb_unpack()
 	want="$*"
 	[ "$(cat "$dir/.debs" 2>/dev/null)" = "$want" ] && return 0
 	step "unpacking Debian packages into ${dir#$REPO/}"
+	deb_foreign_archs "$@"
 	debs=$dir.debs
 	rm -rf "$dir" "$debs"
 	mkdir -p "$dir" "$debs"

@@ -4,7 +4,7 @@
 # the host's / (or the arch's guest root) shared read-only, run COMMAND (bash) in the guest, print its output and
 # exit with its status. No COMMAND: an interactive shell. A guest that hangs past
 # VM_TIMEOUT seconds is killed; a kernel oops, BUG, WARNING, KASAN, KFENCE or lockdep
-# report in the guest log fails the run.
+# report, an RCU stall, a soft lockup or a hung task in the guest log fails the run.
 . "$(dirname "$0")/lib.sh"
 
 kernel=$OBJ/$KIMAGE
@@ -55,12 +55,15 @@ report='BUG:|Oops|WARNING:|Kernel panic|KASAN|KFENCE|UBSAN'
 report="$report|possible circular locking|possible recursive locking|inconsistent lock state"
 report="$report|suspicious RCU usage|lock held when returning|sleeping function called"
 report="$report|list_(add|del) corruption|refcount_t:|Call Trace:"
+# Hangs: an RCU stall, a soft lockup (a "BUG:" line) or a task hung in the kernel.
+hangs='rcu: INFO: .*stall|detected stalls on CPU|blocked for more than [0-9]+ seconds'
+report="$report|$hangs"
 # The kernel's own log when the guest lived to save it. When it did not, the console,
 # which also carries the command's output: there only the unmistakable kernel lines.
 kernel_log=$run_dir/dmesg
 if [ ! -s "$kernel_log" ]; then
 	kernel_log=$run_dir/console
-	report='BUG:|Oops|Kernel panic|Call Trace:'
+	report="BUG:|Oops|Kernel panic|Call Trace:|$hangs"
 fi
 if grep -qE "$report" "$kernel_log"; then
 	keep=$BUILD/vm/failed-$(date +%Y%m%d-%H%M%S)
