@@ -48,6 +48,8 @@ void ubp_xol_free(struct mm_struct *mm);
 unsigned long ubp_stub_bind(struct mm_struct *mm, unsigned long site, unsigned long low,
 			    unsigned long high, const u8 *code);
 unsigned long ubp_stub_site(struct mm_struct *mm, unsigned long slot);
+unsigned long ubp_stub_site_in(struct mm_struct *mm, unsigned long start, unsigned long end,
+			       unsigned int *pos);
 bool ubp_has_stubs(struct mm_struct *mm);
 int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm);
 void ubp_stubs_free(struct mm_struct *mm);

@@ -164,6 +164,7 @@ unsigned long uprobe_get_trampoline_vaddr(void);
 void uprobe_handle_trampoline(struct pt_regs *regs);
 void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr);
 void uprobe_mremap(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+void uprobe_unmap_range(struct mm_struct *mm, unsigned long start, unsigned long end);
 
 /* Called by the arch exception hooks. */
 int uprobe_pre_sstep_notifier(struct pt_regs *regs);
@@ -180,9 +181,11 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs);
 int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs);
 bool arch_uprobe_xol_was_trapped(struct task_struct *tsk);
+bool arch_uprobe_xol_unfinished(struct arch_uprobe *aup, struct pt_regs *regs);
 void arch_uprobe_abort_xol(struct arch_uprobe *aup, struct pt_regs *regs);
 bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs);
 bool arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs);
+void arch_uprobe_own_trap(struct pt_regs *regs);
 int arch_uprobe_exception_notify(struct notifier_block *self, unsigned long val,
 				 void *data);
 unsigned long arch_uretprobe_hijack_return_addr(unsigned long trampoline_vaddr,
@@ -221,6 +224,8 @@ static inline void uprobe_munmap(struct vm_area_struct *vma, unsigned long start
 				 unsigned long end) { }
 static inline void uprobe_mremap(struct vm_area_struct *vma, unsigned long start,
 				 unsigned long end) { }
+static inline void uprobe_unmap_range(struct mm_struct *mm, unsigned long start,
+				      unsigned long end) { }
 static inline void uprobe_notify_resume(struct pt_regs *regs) { }
 static inline struct uprobe *uprobe_register(struct inode *inode, loff_t offset,
 					     loff_t ref_ctr_offset,

@@ -628,6 +628,22 @@ static int stub_mremap(const struct vm_special_mapping *sm, struct vm_area_struc
 }
 
 /*
+ * The program unmapped the page (munmap, or a MAP_FIXED mapping of its own over it):
+ * it is no stub page any more, for lookups (ubp_stub_site(): a system call from
+ * whatever the program maps there is not a stub's) and for new bindings. The sites
+ * bound to it were turned back into breakpoints before it went (uprobe_unmap_range()).
+ * Called with the mmap_lock held, for writing or (munmap, after it downgraded) reading;
+ * ubp_stub_bind() holds it for writing, the lockless readers use READ_ONCE().
+ */
+static void stub_close(const struct vm_special_mapping *sm, struct vm_area_struct *vma)
+{
+	struct ubp_stub_page *sp = stub_page_at(vma->vm_mm, vma->vm_start);
+
+	if (sp)
+		WRITE_ONCE(sp->vaddr, 0);
+}
+
+/*
  * One description for every mm's stub pages, static for the reason given at
  * xol_mapping. Not copied-on-fork text: the VMA is copied without its page table
  * entries (it has no anon_vma), and the child's faults map its own list's page.
@@ -636,6 +652,7 @@ static const struct vm_special_mapping stub_mapping = {
 	.name	= "[uprobes-stubs]",
 	.fault	= stub_fault,
 	.mremap	= stub_mremap,
+	.close	= stub_close,
 };
 
 /* Is @sp still mapped where it was made (the program may have unmapped it)? */
@@ -781,6 +798,38 @@ unsigned long ubp_stub_site(struct mm_struct *mm, unsigned long slot)
 		off /= UBP_STUB_SLOT_BYTES;
 		/* Pairs with smp_store_release() in stub_bind_slot(). */
 		return off < smp_load_acquire(&sp->nr_bound) ? sp->site[off] : 0;
+	}
+	return 0;
+}
+
+/**
+ * ubp_stub_site_in - the next site bound to a stub page of @mm in a range
+ * @mm: the mm, its mmap_lock held for writing
+ * @start: start of the range
+ * @end: its end
+ * @pos: where to go on from: 0 at first, then as this left it
+ *
+ * Walks the sites bound to the slots of the stub pages that lie in the range and are
+ * still mapped.
+ *
+ * Return: the next such site, or 0 when there is none left.
+ */
+unsigned long ubp_stub_site_in(struct mm_struct *mm, unsigned long start, unsigned long end,
+			       unsigned int *pos)
+{
+	struct ubp_stub_page *sp;
+	unsigned int first = 0, i;
+
+	mmap_assert_write_locked(mm);
+	for (sp = mm->uprobes_state.stub_pages; sp; sp = sp->next, first += STUB_SLOTS) {
+		if (*pos >= first + STUB_SLOTS || !sp->vaddr || sp->vaddr >= end ||
+		    sp->vaddr + PAGE_SIZE <= start)
+			continue;
+		i = max(*pos, first) - first;
+		if (i < sp->nr_bound) {
+			*pos = first + i + 1;
+			return sp->site[i];
+		}
 	}
 	return 0;
 }

@@ -288,12 +288,19 @@ static struct uprobe *get_or_make_uprobe(struct inode *inode, loff_t offset,
 	return fresh;
 }
 
+static void drop_pending_of(struct uprobe *uprobe);
+
 /* Take a probe without consumers out of the tree; drops the tree's reference. */
 static void retire_uprobe(struct uprobe *uprobe)
 {
 	lockdep_assert_held_write(&uprobe->register_rwsem);
 	if (!list_empty(&uprobe->consumers) || !uprobe_in_tree(uprobe))
 		return;
+	/*
+	 * A semaphore increment still waiting for its data mapping (its text went away
+	 * before the sweep could take the breakpoint out) is owed by nobody now.
+	 */
+	drop_pending_of(uprobe);
 	spin_lock(&uprobes_treelock);
 	write_seqcount_begin(&uprobes_seqcount);
 	rb_erase(&uprobe->rb_node, &uprobes_tree);
@@ -394,7 +401,10 @@ static int read_insn_from_file(struct uprobe *uprobe, void *buf, size_t len)
 
 /*
  * Copy and analyze the instruction once, with the first mm it goes into (the arch may
- * need the mm's mode: a 32-bit task on x86-64 decodes differently).
+ * need the mm's mode: a 32-bit task on x86-64 decodes differently). Only a verdict on
+ * the bytes themselves is final: a failed read of the file (an I/O error, a signal,
+ * no memory, a file shorter than the offset for now) says nothing about the next mm,
+ * which tries again.
  */
 static int analyze_uprobe(struct uprobe *uprobe, struct mm_struct *mm, unsigned long vaddr)
 {
@@ -411,18 +421,18 @@ static int analyze_uprobe(struct uprobe *uprobe, struct mm_struct *mm, unsigned 
 		goto out_unlock;
 	}
 	err = read_insn_from_file(uprobe, uprobe->arch.insn, sizeof(uprobe->arch.insn));
-	if (err == -ENOMEM || err == -EINTR)
-		goto out_unlock;	/* worth another try */
-	if (!err && is_trap_insn((uprobe_opcode_t *)uprobe->arch.insn))
+	if (err)
+		goto out_unlock;
+	if (is_trap_insn((uprobe_opcode_t *)uprobe->arch.insn))
 		err = -ENOTSUPP;
-	if (!err)
+	else
 		err = arch_uprobe_analyze_insn(&uprobe->arch, mm, vaddr);
 	if (err == -ENOMEM)
 		goto out_unlock;
 	uprobe->analyze_err = err;
 	/*
 	 * Publish arch and analyze_err before the bit: pairs with smp_rmb() above and
-	 * in handle_breakpoint().
+	 * in uprobe_analyzed().
 	 */
 	smp_wmb();
 	set_bit(UPROBE_ANALYZED, &uprobe->flags);
@@ -478,6 +488,18 @@ static void drop_pending(struct ref_ctr_pending *p)
 	list_del(&p->node);
 	uprobe_release(p->uprobe);
 	kfree(p);
+}
+
+/* Forget every increment of @uprobe's semaphore still waiting for a mapping. */
+static void drop_pending_of(struct uprobe *uprobe)
+{
+	struct ref_ctr_pending *p, *tmp;
+
+	mutex_lock(&ref_ctr_lock);
+	list_for_each_entry_safe(p, tmp, &ref_ctr_pending_list, node)
+		if (p->uprobe == uprobe)
+			drop_pending(p);
+	mutex_unlock(&ref_ctr_lock);
 }
 
 /*
@@ -581,8 +603,62 @@ static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 	if (ubp_has_stubs(vma->vm_mm))
 		arch_uprobe_unoptimize(&uprobe->arch, vma, vaddr);
 	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE);
-	if (ret == UBP_WRITTEN && uprobe->ref_ctr_offset)
+	if (ret != UBP_WRITTEN)
+		return;
+	if (uprobe->ref_ctr_offset)
 		update_ref_ctr(uprobe, vma->vm_mm, -1);
+	/* It may have been the mm's last: the next trap of the program's own finds out. */
+	set_bit(MMF_RECALC_UPROBES, &vma->vm_mm->flags);
+}
+
+/*
+ * Take the breakpoint of @uprobe out of every mapping of its instruction in @mm: a
+ * file can be mapped more than once (a library loaded under two names, a program
+ * mapping its own binary). mmap_lock held for writing.
+ */
+static void remove_from_mm(struct uprobe *uprobe, struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+
+	mmap_assert_write_locked(mm);
+	for_each_vma(vmi, vma) {
+		loff_t start = vma_file_start(vma);
+
+		if (!vma_can_carry_breakpoint(vma, false) ||
+		    file_inode(vma->vm_file) != uprobe->inode || uprobe->offset < start ||
+		    uprobe->offset >= start + (loff_t)(vma->vm_end - vma->vm_start))
+			continue;
+		remove_breakpoint(uprobe, vma, user_addr_of(vma, uprobe->offset));
+	}
+}
+
+/*
+ * Might @mm still hold a breakpoint of ours? Not if no probe falls into any of its
+ * text mappings: every breakpoint belongs to a probe in the tree, and leaves before its
+ * probe does. A probe entering the tree after this look is installed under the
+ * mmap_lock held for writing, which sets MMF_HAS_UPROBES again. mmap_lock held.
+ */
+static bool mm_may_have_breakpoints(struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	bool found = false;
+
+	mmap_assert_locked(mm);
+	for_each_vma(vmi, vma) {
+		loff_t start = vma_file_start(vma);
+
+		if (!vma_can_carry_breakpoint(vma, false))
+			continue;
+		spin_lock(&uprobes_treelock);
+		found = tree_first_in(file_inode(vma->vm_file), start,
+				      start + (loff_t)(vma->vm_end - vma->vm_start));
+		spin_unlock(&uprobes_treelock);
+		if (found)
+			break;
+	}
+	return found;
 }
 
 /* One mapping of a probed file in one mm, found by a sweep; holds an mm reference. */
@@ -879,6 +955,48 @@ void uprobe_mremap(struct vm_area_struct *vma, unsigned long start, unsigned lon
 	}
 }
 
+/* Turn the optimized site at @site of @mm back into a breakpoint, if it is one. */
+static void unoptimize_site(struct mm_struct *mm, unsigned long site)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, site);
+	struct uprobe *u;
+
+	if (!vma || !vma_can_carry_breakpoint(vma, false))
+		return;
+	u = find_uprobe_locked(file_inode(vma->vm_file), file_offset_of(vma, site));
+	if (!u)
+		return;
+	if (test_bit(UPROBE_ANALYZED, &u->flags)) {
+		smp_rmb(); /* the arch data behind the bit; pairs with analyze_uprobe() */
+		if (!u->analyze_err)
+			arch_uprobe_unoptimize(&u->arch, vma, site);
+	}
+	uprobe_release(u);
+}
+
+/**
+ * uprobe_unmap_range - a range of @mm is about to be unmapped
+ * @mm: the mm; mmap_lock held for writing
+ * @start: start of the range (munmap, or a MAP_FIXED mapping replacing what was there)
+ * @end: its end
+ *
+ * Sites jumping to a stub page in the range would jump into whatever comes there
+ * next: they become breakpoints again first, while the page is still there (a thread
+ * already in a stub still gets through it, up to the moment the page goes).
+ */
+void uprobe_unmap_range(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	unsigned long site;
+	unsigned int pos = 0;
+
+	if (!ubp_has_stubs(mm))
+		return;
+	mmap_assert_write_locked(mm);
+	while ((site = ubp_stub_site_in(mm, start, end, &pos)))
+		if (site < start || site >= end)	/* else its text goes too */
+			unoptimize_site(mm, site);
+}
+
 /**
  * uprobe_munmap - a mapping is going away
  * @vma: the mapping
@@ -923,12 +1041,15 @@ void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm)
 {
 	struct ref_ctr_pending *p, *copy;
 
-	if (!test_bit(MMF_HAS_UPROBES, &oldmm->flags))
-		return;
-	if (ubp_stubs_dup(oldmm, newmm))
+	/* The stub pages outlive the flag: their VMAs are copied with the rest. */
+	if (ubp_has_stubs(oldmm) && ubp_stubs_dup(oldmm, newmm))
 		pr_warn_ratelimited("uprobe: no memory for the stubs of a child of %s[%d]; its optimized probe sites will fault\n",
 				    current->comm, task_pid_nr(current));
+	if (!test_bit(MMF_HAS_UPROBES, &oldmm->flags))
+		return;
 	set_bit(MMF_HAS_UPROBES, &newmm->flags);
+	if (test_bit(MMF_RECALC_UPROBES, &oldmm->flags))
+		set_bit(MMF_RECALC_UPROBES, &newmm->flags);
 	mutex_lock(&ref_ctr_lock);
 	list_for_each_entry(p, &ref_ctr_pending_list, node) {
 		if (p->mm != oldmm)
@@ -1021,6 +1142,18 @@ bool __weak is_trap_insn(uprobe_opcode_t *insn)
 	return is_swbp_insn(insn);
 }
 
+/* By default a step runs the whole instruction. */
+bool __weak arch_uprobe_xol_unfinished(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	return false;
+}
+
+/* The program's own trap instruction: the SIGTRAP it gives without uprobes. */
+void __weak arch_uprobe_own_trap(struct pt_regs *regs)
+{
+	force_sig(SIGTRAP);
+}
+
 /* By default every hit runs the handlers. */
 bool __weak arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs)
 {
@@ -1066,7 +1199,8 @@ static void pop_return_instance(struct uprobe_task *utask)
 	struct return_instance *top = utask->return_instances;
 
 	utask->depth--;
-	utask->return_instances = top->next;
+	/* NMI readers: see hijack_return(). */
+	WRITE_ONCE(utask->return_instances, top->next);
 	free_return_instance(top);
 }
 
@@ -1172,8 +1306,11 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	bool chained;
 
 	tramp = ubp_xol_area(current->mm) ? ubp_xol_base(current->mm) : 0;
-	if (!tramp)
+	if (!tramp) {
+		pr_warn_ratelimited("uprobe: %s[%d] has no room for the return trampoline, return not probed\n",
+				    current->comm, task_pid_nr(current));
 		return;
+	}
 	if (utask->depth >= MAX_URETPROBE_DEPTH) {
 		pr_warn_ratelimited("uprobe: %s[%d] has %d pending return probes, dropping one\n",
 				    current->comm, task_pid_nr(current), utask->depth);
@@ -1189,11 +1326,8 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	}
 
 	orig_ret = arch_uretprobe_hijack_return_addr(tramp, regs);
-	if (orig_ret == -1) {
-		uprobe_release(uprobe);
-		kfree(ri);
-		return;
-	}
+	if (orig_ret == -1)
+		goto err_put;
 	/*
 	 * The return address was already the trampoline: the probed function was entered
 	 * by a tail call from another probed one, and both return together.
@@ -1201,11 +1335,14 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	chained = orig_ret == tramp;
 	drop_dead_returns(utask, chained ? RP_CHECK_CHAIN_CALL : RP_CHECK_CALL, regs);
 	if (chained) {
-		if (WARN_ON_ONCE(!utask->return_instances)) {
-			uprobe_release(uprobe);
-			kfree(ri);
-			return;
-		}
+		/*
+		 * Nothing pending, yet the trampoline's address is there: the program
+		 * put it there itself (a jump into the function with that address pushed,
+		 * a stack switched under it). Not ours to follow: the return reaches the
+		 * trampoline, which finds nothing pending and says so with SIGILL.
+		 */
+		if (!utask->return_instances)
+			goto err_put;
 		orig_ret = utask->return_instances->orig_ret_vaddr;
 	}
 	*ri = (struct return_instance) {
@@ -1217,7 +1354,18 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 		.next		= utask->return_instances,
 	};
 	utask->depth++;
-	utask->return_instances = ri;
+	/*
+	 * Whole before it is on the list: an NMI taking this task's callchain reads the
+	 * list (fixup_uretprobe_trampoline_entries()), on this CPU, so a compiler barrier
+	 * is all the ordering it needs.
+	 */
+	barrier();
+	WRITE_ONCE(utask->return_instances, ri);
+	return;
+
+err_put:
+	uprobe_release(uprobe);
+	kfree(ri);
 }
 
 static void run_ret_handlers(struct return_instance *ri, struct pt_regs *regs)
@@ -1242,11 +1390,16 @@ static void run_ret_handlers(struct return_instance *ri, struct pt_regs *regs)
  * calls) completes now, unless the frame beyond it is dead too: then this return is
  * one from further out (longjmp() skipped the group), so the group is dropped
  * without its handlers and the next one is tried.
+ *
+ * The group leaves the task's list before its handlers run: the trampoline addresses
+ * still on the stack are the outer instances', and a user callchain taken by a
+ * handler (perf record -g, bpf_get_stack()) maps each to its real return address by
+ * walking that list in order.
  */
 void uprobe_handle_trampoline(struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
-	struct return_instance *ri, *last;
+	struct return_instance *ri, *last, *next;
 	bool real;
 
 	do {
@@ -1257,15 +1410,15 @@ void uprobe_handle_trampoline(struct pt_regs *regs)
 			;
 		real = !last->next || arch_uretprobe_is_alive(last->next, RP_CHECK_RET, regs);
 		instruction_pointer_set(regs, last->orig_ret_vaddr);
-		for (;;) {
-			bool end = ri == last;
-
+		/* NMI readers: see hijack_return(). */
+		WRITE_ONCE(utask->return_instances, last->next);
+		last->next = NULL;
+		for (; ri; ri = next) {
+			next = ri->next;
+			utask->depth--;
 			if (real)
 				run_ret_handlers(ri, regs);
-			pop_return_instance(utask);
-			if (end)
-				break;
-			ri = utask->return_instances;
+			free_return_instance(ri);
 		}
 	} while (!real);
 	return;
@@ -1276,9 +1429,8 @@ sigill:
 }
 
 /* Take the breakpoint out of the current process for a handler that asked. */
-static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
+static void remove_from_current(struct uprobe *uprobe)
 {
-	struct vm_area_struct *vma;
 	struct mm_struct *mm = current->mm;
 
 	/*
@@ -1290,10 +1442,7 @@ static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
 	if (uprobe_in_tree(uprobe) && !list_empty(&uprobe->consumers) &&
 	    !uprobe_wants(uprobe, mm)) {
 		mmap_write_lock(mm);
-		vma = vma_lookup(mm, bp_vaddr);
-		if (vma && vma_can_carry_breakpoint(vma, false) &&
-		    file_inode(vma->vm_file) == uprobe->inode)
-			remove_breakpoint(uprobe, vma, bp_vaddr);
+		remove_from_mm(uprobe, mm);
 		mmap_write_unlock(mm);
 	}
 	up_read(&uprobe->register_rwsem);
@@ -1301,7 +1450,8 @@ static void remove_from_current(struct uprobe *uprobe, unsigned long bp_vaddr)
 
 /*
  * The consumers' handlers of one hit; the caller is inside uprobes_srcu. Return: true
- * if every handler asked for the breakpoint to leave this process.
+ * if every handler asked for the breakpoint to leave this process. Then the return is
+ * not taken over either: the consumers are done with this process.
  */
 static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
 {
@@ -1321,9 +1471,10 @@ static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
 			want_return = true;
 	}
 	utask->auprobe = NULL;
-	if (want_return)
+	remove &= !list_empty(&uprobe->consumers);
+	if (want_return && !remove)
 		hijack_return(uprobe, regs);
-	return remove && !list_empty(&uprobe->consumers);
+	return remove;
 }
 
 /* 1 if @vaddr holds a trap instruction in the current mm, 0 if not, -errno. */
@@ -1343,6 +1494,30 @@ static int trap_insn_at(struct mm_struct *mm, unsigned long vaddr)
 			return err;
 	}
 	return is_trap_insn(&insn) ? 1 : 0;
+}
+
+/*
+ * A trap at @bp_vaddr that no probe of ours accounts for. A trap instruction there is
+ * the program's own (or a debugger's): the program gets the SIGTRAP the trap gives it
+ * without us. Anything else means the breakpoint left while we looked: the task runs
+ * what is there now. This is also where an mm whose breakpoints were taken out finds
+ * out whether it has any left, so that its own traps stop coming this way.
+ */
+static void program_trap(struct pt_regs *regs, unsigned long bp_vaddr)
+{
+	struct mm_struct *mm = current->mm;
+	int is_trap;
+
+	mmap_read_lock(mm);
+	is_trap = trap_insn_at(mm, bp_vaddr);
+	if (is_trap > 0 && test_and_clear_bit(MMF_RECALC_UPROBES, &mm->flags) &&
+	    !mm_may_have_breakpoints(mm))
+		clear_bit(MMF_HAS_UPROBES, &mm->flags);
+	mmap_read_unlock(mm);
+	if (is_trap > 0)
+		arch_uprobe_own_trap(regs);
+	else
+		instruction_pointer_set(regs, bp_vaddr);
 }
 
 /* Where in its file a VMA maps @vaddr, if it is text that can carry a breakpoint. */
@@ -1377,12 +1552,8 @@ static struct uprobe *find_uprobe_fast(unsigned long bp_vaddr)
 	return uprobe;
 }
 
-/*
- * The slow way, under mmap_lock, outside any SRCU section: the probe with a
- * reference, or NULL and *@is_trap saying whether the program has a trap instruction
- * of its own there.
- */
-static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr, int *is_trap)
+/* The slow way, under mmap_lock, outside any SRCU section: the probe with a reference. */
+static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr)
 {
 	struct uprobe *uprobe = NULL;
 	struct mm_struct *mm = current->mm;
@@ -1394,8 +1565,6 @@ static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr, int *is_trap)
 	vma = vma_lookup(mm, bp_vaddr);
 	if (vma && vma_probe_key(vma, bp_vaddr, &inode, &offset))
 		uprobe = find_uprobe_locked(inode, offset);
-	if (!uprobe && is_trap)
-		*is_trap = trap_insn_at(mm, bp_vaddr);
 	mmap_read_unlock(mm);
 	return uprobe;
 }
@@ -1428,23 +1597,51 @@ static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_r
 }
 
 /*
- * What a hit does whichever way the task came (breakpoint or stub): the task's
- * state, the analysis, the handlers. The caller is inside uprobes_srcu; the
- * instruction pointer is at the site. Returns false when no handler ran, and the
- * instruction is not to be run either; *@remove says whether every handler asked
- * for the breakpoint to leave this process.
+ * The probed instruction can be neither emulated nor stepped here (no room for the
+ * XOL area in this address space, say). Rather than trap on it forever, the probe
+ * leaves this process, which then runs its instruction as if unprobed; if even that
+ * fails, the task gets SIGSEGV, as a program that ran out of address space would.
  */
-static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, bool *remove)
+static void cannot_run_insn(struct uprobe *uprobe, unsigned long bp_vaddr, int err)
 {
-	if (unlikely(!current_utask()))
+	struct mm_struct *mm = current->mm;
+	int still_trap;
+
+	pr_warn_ratelimited("uprobe: %s[%d] cannot step the instruction probed at %#lx (%d), the probe leaves this process\n",
+			    current->comm, task_pid_nr(current), bp_vaddr, err);
+	down_read(&uprobe->register_rwsem);	/* lock order: see the top of this file */
+	mmap_write_lock(mm);
+	/* A probe retired meanwhile: the breakpoint there now may be a newer probe's. */
+	if (uprobe_in_tree(uprobe) && !list_empty(&uprobe->consumers))
+		remove_from_mm(uprobe, mm);
+	still_trap = trap_insn_at(mm, bp_vaddr);
+	mmap_write_unlock(mm);
+	up_read(&uprobe->register_rwsem);
+	if (still_trap > 0)
+		force_sig(SIGSEGV);
+}
+
+/*
+ * The probed instruction could not be emulated inside the section, where page faults
+ * are off. Outside it, holding a reference on @uprobe: emulate again with faults
+ * allowed (an operand page that was absent or copy-on-write is fine now), else step
+ * it out of line (a real fault then hits the program as it would unprobed). Return:
+ * true if a step began; the reference goes with it.
+ */
+static bool run_insn_slowly(struct uprobe *uprobe, unsigned long bp_vaddr,
+			    struct pt_regs *regs)
+{
+	int err;
+
+	if (arch_uprobe_skip_sstep(&uprobe->arch, regs))
 		return false;
-	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
-		return false;
-	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
-	if (uprobe->analyze_err || arch_uprobe_ignore(&uprobe->arch, regs))
-		return false;
-	*remove = run_handlers(uprobe, regs);
-	return true;
+	err = start_step(uprobe, bp_vaddr, regs);
+	if (!err)
+		return true;
+	/* A fatal signal (also what makes mapping the XOL area fail): the task is going. */
+	if (err != -EINTR && !fatal_signal_pending(current))
+		cannot_run_insn(uprobe, bp_vaddr, err);
+	return false;
 }
 
 /*
@@ -1491,11 +1688,9 @@ static void try_optimize(struct uprobe *uprobe, unsigned long vaddr)
 /*
  * The probe of a hit at @vaddr. On success the caller is inside uprobes_srcu (*@idx);
  * a probe found the fast way comes without a reference, one found the slow way with
- * one, also stored in *@held. On failure the caller is outside, and *@is_trap (if
- * asked) says whether the program has a trap instruction of its own there.
+ * one, also stored in *@held. On failure the caller is outside.
  */
-static struct uprobe *find_hit_uprobe(unsigned long vaddr, int *idx, struct uprobe **held,
-				      int *is_trap)
+static struct uprobe *find_hit_uprobe(unsigned long vaddr, int *idx, struct uprobe **held)
 {
 	struct uprobe *uprobe;
 
@@ -1506,7 +1701,7 @@ static struct uprobe *find_hit_uprobe(unsigned long vaddr, int *idx, struct upro
 		return uprobe;
 	srcu_read_unlock(&uprobes_srcu, *idx);
 
-	*held = find_uprobe_slow(vaddr, is_trap);
+	*held = find_uprobe_slow(vaddr);
 	if (*held)
 		*idx = srcu_read_lock(&uprobes_srcu);
 	return *held;
@@ -1527,6 +1722,33 @@ static bool hold_hit_uprobe(struct uprobe *uprobe, struct uprobe **held)
 	return true;
 }
 
+/*
+ * What a hit does whichever way the task came (breakpoint or stub): the task's
+ * state and the handlers. The caller is inside uprobes_srcu, the probe analyzed and
+ * fit to be hit; the instruction pointer is at the site. Returns false when no
+ * handler ran, and the instruction is not to be run either; *@remove says whether
+ * every handler asked for the breakpoint to leave this process.
+ */
+static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, bool *remove)
+{
+	/* GFP_KERNEL this small fails only for a task being killed for memory. */
+	if (unlikely(!current_utask()))
+		return false;
+	if (arch_uprobe_ignore(&uprobe->arch, regs))
+		return false;
+	*remove = run_handlers(uprobe, regs);
+	return true;
+}
+
+/* Analyzed yet? Then the arch data and analyze_err are final (and may be read). */
+static bool uprobe_analyzed(struct uprobe *uprobe)
+{
+	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
+		return false;
+	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
+	return true;
+}
+
 /**
  * uprobe_handle_stub_hit - a task came to the kernel from an optimized site's stub
  * @regs: the registers as they were at the site; the instruction pointer is @vaddr
@@ -1542,15 +1764,17 @@ void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr)
 	bool remove = false;
 	int idx;
 
-	uprobe = find_hit_uprobe(vaddr, &idx, &held, NULL);
+	uprobe = find_hit_uprobe(vaddr, &idx, &held);
 	if (!uprobe)
 		return;
-	if (hit_uprobe(uprobe, regs, &remove) && remove && !hold_hit_uprobe(uprobe, &held))
+	/* Only an analyzed probe's site is ever optimized. */
+	if (uprobe_analyzed(uprobe) && !uprobe->analyze_err &&
+	    hit_uprobe(uprobe, regs, &remove) && remove && !hold_hit_uprobe(uprobe, &held))
 		remove = false;
 	srcu_read_unlock(&uprobes_srcu, idx);
 
 	if (remove)
-		remove_from_current(held, vaddr);
+		remove_from_current(held);
 	if (held)
 		uprobe_release(held);
 }
@@ -1559,27 +1783,45 @@ void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr)
  * A breakpoint hit. The common case stays inside one uprobes_srcu section and takes no
  * reference and no shared lock: find the probe, run the handlers, emulate. What may
  * wait on a lock or a fault runs outside the section, holding a reference instead:
- * the slow lookup, a removal a handler asked for, optimizing the site, and the
- * out-of-line step. So a grace period (uprobe_unregister_sync()) never waits on
- * mmap_lock.
+ * the slow lookup, a removal a handler asked for, optimizing the site, a second
+ * emulation with page faults allowed, and the out-of-line step. So a grace period
+ * (uprobe_unregister_sync()) waits on mmap_lock only where an mm's first return
+ * probe maps its XOL area for the trampoline (hijack_return()).
+ *
+ * No livelock: each way out either moves the task on (the instruction emulated or its
+ * step begun, a handler moved the instruction pointer, the program's own trap
+ * signalled, the probe taken out of this process) or returns to the breakpoint only
+ * when the next try must go further: the breakpoint was on its way out (no probe,
+ * or one being freed), or the task is dying (no memory for its uprobe state, a fatal
+ * signal while waiting for a slot).
  */
 static void handle_breakpoint(struct pt_regs *regs)
 {
 	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
 	bool remove = false, optimize = false, done;
 	struct uprobe *uprobe, *held = NULL;
-	int is_trap = 0, idx;
+	int idx;
 
 	if (bp_vaddr == uprobe_get_trampoline_vaddr()) {
 		uprobe_handle_trampoline(regs);
 		return;
 	}
-	uprobe = find_hit_uprobe(bp_vaddr, &idx, &held, &is_trap);
+	uprobe = find_hit_uprobe(bp_vaddr, &idx, &held);
 	if (!uprobe) {
-		if (is_trap > 0)
-			force_sig(SIGTRAP);	/* the program's own breakpoint */
-		else	/* we raced with removal: run what is there now */
-			instruction_pointer_set(regs, bp_vaddr);
+		program_trap(regs, bp_vaddr);
+		return;
+	}
+	/*
+	 * A probe puts its breakpoint in only once analyzed, and only if the analysis
+	 * took the instruction (the bit is set before the breakpoint is written, under
+	 * the mmap_lock): otherwise the trap is not this probe's, but the program's own
+	 * or one left over from an older probe at the same place.
+	 */
+	if (unlikely(!uprobe_analyzed(uprobe) || uprobe->analyze_err)) {
+		srcu_read_unlock(&uprobes_srcu, idx);
+		if (held)
+			uprobe_release(held);
+		program_trap(regs, bp_vaddr);
 		return;
 	}
 	/* Handlers see, and a restart runs, the probed instruction itself. */
@@ -1587,21 +1829,25 @@ static void handle_breakpoint(struct pt_regs *regs)
 	if (!hit_uprobe(uprobe, regs, &remove))
 		goto out;
 
-	/* A page that is not there makes us step instead of waiting in the section. */
-	pagefault_disable();
-	done = arch_uprobe_skip_sstep(&uprobe->arch, regs);
-	pagefault_enable();
-	if (done && !remove)
-		optimize = arch_uprobe_optimizable(&uprobe->arch, regs, bp_vaddr);
+	/* A handler that moved the instruction pointer took the task elsewhere. */
+	done = instruction_pointer(regs) != bp_vaddr;
+	if (!done) {
+		/* A page that is not there is faulted in outside the section. */
+		pagefault_disable();
+		done = arch_uprobe_skip_sstep(&uprobe->arch, regs);
+		pagefault_enable();
+		if (done && !remove)
+			optimize = arch_uprobe_optimizable(&uprobe->arch, regs, bp_vaddr);
+	}
 	if ((remove || optimize || !done) && !hold_hit_uprobe(uprobe, &held))
 		goto out;
 	srcu_read_unlock(&uprobes_srcu, idx);
 
 	if (remove)
-		remove_from_current(held, bp_vaddr);
+		remove_from_current(held);
 	if (optimize)
 		try_optimize(held, bp_vaddr);
-	if (!done && !start_step(held, bp_vaddr, regs))
+	if (!done && run_insn_slowly(held, bp_vaddr, regs))
 		return;	/* the reference goes with utask->active_uprobe */
 	if (held)
 		uprobe_release(held);
@@ -1610,6 +1856,18 @@ out:
 	srcu_read_unlock(&uprobes_srcu, idx);
 	if (held)
 		uprobe_release(held);
+}
+
+/* Is a signal waiting for the step to end (held back by uprobe_deny_signal())? */
+static bool signal_waits(void)
+{
+	bool waits;
+
+	spin_lock_irq(&current->sighand->siglock);
+	recalc_sigpending();
+	waits = signal_pending(current);
+	spin_unlock_irq(&current->sighand->siglock);
+	return waits;
 }
 
 /* The step ended, or was cut short: put the task back on its own path. */
@@ -1621,6 +1879,16 @@ static void finish_step(struct uprobe_task *utask, struct pt_regs *regs)
 
 	switch (utask->state) {
 	case UTASK_SSTEP_ACK:		/* the step trap came */
+		if (arch_uprobe_xol_unfinished(&uprobe->arch, regs) && !signal_waits()) {
+			/*
+			 * A repeated instruction did one round and traps again after the
+			 * next: it goes on in the slot, so that it runs, and counts, as
+			 * one hit. A waiting signal ends the step here instead, at the
+			 * probed address; the rest of the instruction is another hit.
+			 */
+			utask->state = UTASK_SSTEP;
+			return;
+		}
 		err = arch_uprobe_post_xol(&uprobe->arch, regs);
 		break;
 	case UTASK_SSTEP_TRAPPED:	/* a signal or a fault came first */

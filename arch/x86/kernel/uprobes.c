@@ -27,6 +27,7 @@
 #include <asm/processor.h>
 #include <asm/shstk.h>
 #include <asm/text-patching.h>
+#include <asm/trapnr.h>
 #include <asm/unistd.h>
 
 #include "uprobes_insn.h"
@@ -194,6 +195,17 @@ static int riprel_rewrite(struct arch_uprobe *aup, struct insn *insn)
 	return 0;
 }
 
+/* movs, cmps, stos, lods or scas with a rep prefix: a step traps after each round. */
+static bool insn_is_rep_string(struct insn *insn)
+{
+	u8 op = insn->opcode.bytes[0];
+
+	if (insn->opcode.nbytes != 1 ||
+	    !(insn_has_prefix(insn, 0xf3) || insn_has_prefix(insn, 0xf2)))
+		return false;
+	return (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf);
+}
+
 /* Decide what a step must fix afterwards. */
 static int choose_stepping(struct arch_uprobe *aup, struct insn *insn)
 {
@@ -202,6 +214,7 @@ static int choose_stepping(struct arch_uprobe *aup, struct insn *insn)
 	int err;
 
 	aup->fixups = UPROBE_FIX_IP;
+	aup->rep_string = insn_is_rep_string(insn);
 	if (insn->opcode.nbytes == 1) {
 		switch (op) {
 		case 0xc2: case 0xc3:		/* ret: ip comes from the stack */
@@ -380,6 +393,24 @@ int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 }
 
 /**
+ * arch_uprobe_xol_unfinished - is the stepped instruction still at work in its slot?
+ * @aup: the probe's arch data
+ * @regs: the task's registers at the step trap
+ *
+ * A rep string instruction single-stepped traps after each round, the instruction
+ * pointer still at the instruction. Unless a debugger steps the task (it expects the
+ * trap of each round, at the probed address, as without the probe), the step goes on.
+ *
+ * Return: true if the task is to step the slot again.
+ */
+bool arch_uprobe_xol_unfinished(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+
+	return aup->rep_string && regs->ip == utask->xol_vaddr && !utask->autask.saved_tf;
+}
+
+/**
  * arch_uprobe_abort_xol - the step was cut short: back to the probed instruction
  * @aup: the probe's arch data
  * @regs: the task's registers
@@ -427,6 +458,21 @@ int arch_uprobe_exception_notify(struct notifier_block *self, unsigned long val,
 }
 
 /**
+ * arch_uprobe_own_trap - the program's own int3 trapped in an mm with probes
+ * @regs: the task's registers, ip after the int3
+ *
+ * uprobes took the trap from the die notifier, before do_int3_user() could record
+ * it: record it as that would, so that the signal frame reports an int3 (trapno 3,
+ * error code 0) and not whatever trapped last.
+ */
+void arch_uprobe_own_trap(struct pt_regs *regs)
+{
+	current->thread.trap_nr = X86_TRAP_BP;
+	current->thread.error_code = 0;
+	force_sig(SIGTRAP);
+}
+
+/**
  * arch_uretprobe_hijack_return_addr - make the function return to the trampoline
  * @trampoline_vaddr: the trampoline
  * @regs: the task's registers at the function's first instruction
@@ -471,6 +517,38 @@ bool arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
 	if (ctx == RP_CHECK_CALL)
 		return regs->sp < ret->stack;
 	return regs->sp <= ret->stack;
+}
+
+/* A 32-bit task's mmap calls are compat system calls: status TS_COMPAT. */
+#ifdef CONFIG_IA32_EMULATION
+#define XOL_COMPAT_STATUS	TS_COMPAT
+#else
+#define XOL_COMPAT_STATUS	0
+#endif
+
+/**
+ * arch_uprobe_get_xol_area - where the XOL area of the current task's mm goes
+ *
+ * As high as the task's address space allows, as everywhere. But x86's
+ * get_unmapped_area() chooses between the 64-bit and the 32-bit layout by
+ * in_32bit_syscall(), and a breakpoint trap is no system call: a 32-bit task would be
+ * offered a place above 4 GiB, which its TASK_SIZE then refuses, whenever the hint is
+ * taken (with randomization off, always: its stack is there). So the search is made
+ * as the task's own mmap would make it.
+ *
+ * Return: the address, or -errno.
+ */
+unsigned long arch_uprobe_get_xol_area(void)
+{
+	struct thread_info *ti = current_thread_info();
+	u32 status = ti->status;
+	unsigned long vaddr;
+
+	if (test_thread_flag(TIF_ADDR32))
+		ti->status |= XOL_COMPAT_STATUS;
+	vaddr = get_unmapped_area(NULL, TASK_SIZE - PAGE_SIZE, PAGE_SIZE, 0, 0);
+	ti->status = status;
+	return vaddr;
 }
 
 /*

@@ -69,6 +69,8 @@ struct arch_uprobe_rm {
  * @mode64: the analysis decoded the instruction as 64-bit code
  * @nop5: the instruction is the 5-byte nop of a USDT site or a patchable function
  *	entry, in 64-bit code: a site that may become a jump to a stub
+ * @rep_string: a string instruction with a rep prefix, whose step traps after each
+ *	round: it goes on stepping in the slot until it is done
  */
 struct arch_uprobe {
 	u8				insn[MAX_UINSN_BYTES];
@@ -90,6 +92,7 @@ struct arch_uprobe {
 	bool				sign_extend;
 	bool				mode64;
 	bool				nop5;
+	bool				rep_string;
 };
 
 /* Saved across one out-of-line step. */

@@ -8,7 +8,9 @@
  * How often each instruction runs comes from single-stepping the unprobed program
  * under ptrace: the counts do not depend on what the compiler made of the source.
  * The program is built by the Makefile only when gcc -m32 works (gcc-multilib); it has
- * no execute bit there, so the test runs a copy of it.
+ * no execute bit there, so the test runs a copy of it. Each test runs twice: with
+ * address-space randomization and without (as under gdb, or setarch -R), where the
+ * 32-bit stack takes the top of the address space that the XOL area is first offered.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/user.h>
@@ -43,6 +46,21 @@ FIXTURE(compat) {
 	char prog[PATH_MAX];
 	char base[OUT_SIZE];
 };
+
+FIXTURE_VARIANT(compat) {
+	bool no_randomization;
+};
+
+FIXTURE_VARIANT_ADD(compat, randomized) {
+	.no_randomization = false,
+};
+
+FIXTURE_VARIANT_ADD(compat, not_randomized) {
+	.no_randomization = true,
+};
+
+/* The variant's personality for the 32-bit programs this test starts. */
+static bool start_not_randomized;
 
 /* Copy @from to @to with the execute bit that the build left out. */
 static int copy_exec(const char *from, const char *to)
@@ -87,6 +105,8 @@ static pid_t start32(const char *prog, const char *mode, bool traced, int *rfd)
 		dup2(fds[1], 1);
 		if (traced && ptrace(PTRACE_TRACEME, 0, NULL, NULL))
 			_exit(126);
+		if (start_not_randomized && personality(ADDR_NO_RANDOMIZE) < 0)
+			_exit(124);
 		execl(prog, prog, mode, ROUNDS_STR, NULL);
 		_exit(errno == ENOEXEC ? 125 : 127);
 	}
@@ -227,6 +247,7 @@ FIXTURE_SETUP(compat)
 	int rc;
 
 	UPROBES_FIXTURE_START();
+	start_not_randomized = variant->no_randomization;
 	ASSERT_EQ(0, trace_clear());
 	ASSERT_NE(NULL, self_path());
 	snprintf(src, sizeof(src), "%s", self_path());

@@ -674,6 +674,38 @@ out:
 	return diff;
 }
 
+/**
+ * copy_file() - a copy of a file with the given mode, replacing @to
+ * @from: the file
+ * @to: the copy's path
+ * @mode: its permissions
+ *
+ * The tests probe copies where they change or take apart a file (a probe on a
+ * copy is a probe of another inode, whatever else maps the original).
+ *
+ * Return: 0, or -1.
+ */
+int copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in, out, ret = 0;
+	ssize_t n;
+
+	unlink(to);
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (in < 0 || out < 0)
+		ret = -1;
+	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			ret = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ret ?: chmod(to, mode);
+}
+
 /* Run this test binary again with @argv (argv[0] is replaced); file descriptors stay. */
 pid_t spawn_self(char *const argv[])
 {
@@ -723,6 +755,33 @@ int meminfo_kb(const char *field, long *kb)
 	}
 	free(buf);
 	return ret;
+}
+
+/**
+ * map_named() - where this process's first mapping of @name is
+ * @name: what /proc/self/maps names it ("[uprobes]", "[uprobes-stubs]")
+ * @end: set to its end, if not NULL
+ *
+ * Return: its start, or 0 if there is none.
+ */
+unsigned long map_named(const char *name, unsigned long *end)
+{
+	char line[512], nm[256];
+	unsigned long s, e, start = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &s, &e, nm) == 3 &&
+		    !strcmp(nm, name)) {
+			start = s;
+			if (end)
+				*end = e;
+			break;
+		}
+	fclose(f);
+	return start;
 }
 
 /* How many lines of /proc/self/maps end with @name (e.g. "[uprobes]"). */

@@ -93,9 +93,11 @@ struct exec_map {
 int proc_exec_map(pid_t pid, const char *path, struct exec_map *map);
 long proc_text_diff(pid_t pid, const char *path, unsigned long *first);
 
+int copy_file(const char *from, const char *to, mode_t mode);
 pid_t spawn_self(char *const argv[]);
 int wait_exit(pid_t pid);
 int meminfo_kb(const char *field, long *kb);
+unsigned long map_named(const char *name, unsigned long *end);
 int count_maps(const char *name);
 int count_children(pid_t ppid);
 bool kernel_has_symbol(const char *name);

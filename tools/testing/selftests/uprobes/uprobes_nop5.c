@@ -389,7 +389,121 @@ TEST_F(nop5, direct_syscall)
 	EXPECT_EQ(2, probe_hits("nop5_direct"));
 }
 
+/* What the program puts where the stub page was: bytes that are no stub (ud2s). */
+static void fill_ud2(void *page, long len)
+{
+	unsigned short *p = page;
+	long i;
+
+	for (i = 0; i < len / 2; i++)
+		p[i] = 0x0b0f;
+}
+
+FIXTURE(stub_gone) {
+	const char *exe;
+	unsigned long stubs, stubs_end;
+};
+
+/* How the program takes the stub page away. */
+FIXTURE_VARIANT(stub_gone) {
+	int how;
+};
+
+enum { GONE_MUNMAP, GONE_MAP_FIXED, GONE_MREMAP_ONTO, GONE_EXEC };
+
+FIXTURE_VARIANT_ADD(stub_gone, munmap) { .how = GONE_MUNMAP };
+FIXTURE_VARIANT_ADD(stub_gone, map_fixed) { .how = GONE_MAP_FIXED };
+FIXTURE_VARIANT_ADD(stub_gone, mremap_onto) { .how = GONE_MREMAP_ONTO };
+FIXTURE_VARIANT_ADD(stub_gone, exec) { .how = GONE_EXEC };
+
+FIXTURE_SETUP(stub_gone)
+{
+	UPROBES_FIXTURE_START();
+	ASSERT_EQ(0, trace_clear());
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(stub_gone)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+/*
+ * The site is a jump to its stub; then the program takes the stub page away (or
+ * maps its own bytes there, as emulators and sanitizers map fixed addresses) and
+ * runs the site again. The site must be a breakpoint again before the page goes:
+ * every call still computes its result and is counted, and the program's own bytes
+ * where the page was are never run. An exec'd image starts from its file.
+ */
+TEST_F(stub_gone, site_is_a_breakpoint_again)
+{
+	long page = sysconf(_SC_PAGESIZE), i, bad = 0, calls = 0;
+	void *mine;
+
+	ASSERT_EQ(0, add_probe_at(self->exe, 'p', "nop5_gone",
+				  text_offset(self->exe, nop5_ret), ""));
+	for (i = 0; i < 10; i++, calls++)
+		bad += nop5_ret(i) != i + 1;
+	ASSERT_OPTIMIZED(nop5_ret);
+	self->stubs = map_named(STUBS_NAME, &self->stubs_end);
+	ASSERT_NE(0, self->stubs);
+
+	switch (variant->how) {
+	case GONE_MUNMAP:
+		ASSERT_EQ(0, munmap((void *)self->stubs, self->stubs_end - self->stubs));
+		break;
+	case GONE_MAP_FIXED:
+		mine = mmap((void *)self->stubs, page, PROT_READ | PROT_WRITE | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		ASSERT_EQ((void *)self->stubs, mine);
+		fill_ud2(mine, page);
+		break;
+	case GONE_MREMAP_ONTO:
+		mine = mmap(NULL, page, PROT_READ | PROT_WRITE | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, mine);
+		fill_ud2(mine, page);
+		ASSERT_EQ((void *)self->stubs, mremap(mine, page, page,
+						      MREMAP_MAYMOVE | MREMAP_FIXED,
+						      (void *)self->stubs));
+		break;
+	case GONE_EXEC: {
+		pid_t child = spawn_self((char *[]){ "", "--run-site", NULL });
+
+		ASSERT_LT(0, child);
+		EXPECT_EQ(0, wait_exit(child));
+		calls += 100;
+		EXPECT_EQ(100, trace_count("nop5_gone", child));
+		break;
+	}
+	}
+	if (variant->how != GONE_EXEC)
+		EXPECT_EQ(0xcc, mem_byte(nop5_ret));
+	for (i = 0; i < 100; i++, calls++)
+		bad += nop5_ret(i) != i + 1;
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(calls, probe_hits("nop5_gone"));
+	/* Optimized again, to a new page wherever there is room. */
+	ASSERT_OPTIMIZED(nop5_ret);
+}
+
+/* "--run-site": an exec'd image of this binary runs the probed site 100 times. */
+static int run_site(void)
+{
+	long i, bad = 0;
+
+	for (i = 0; i < 100; i++)
+		bad += nop5_ret(i) != i + 1;
+	return bad ? 1 : 0;
+}
+
 #else /* !__x86_64__ */
+
+static int run_site(void)
+{
+	return 0;
+}
 
 TEST(nop5_x86_only)
 {
@@ -398,4 +512,9 @@ TEST(nop5_x86_only)
 
 #endif
 
-TEST_HARNESS_MAIN
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--run-site"))
+		return run_site();
+	return test_harness_run(argc, argv);
+}

@@ -119,27 +119,6 @@ static int write_str(const char *path, const char *str)
 	return ret;
 }
 
-static int copy_file(const char *from, const char *to, mode_t mode)
-{
-	char buf[65536];
-	int in, out, ret = 0;
-	ssize_t n;
-
-	unlink(to);
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (in < 0 || out < 0)
-		ret = -1;
-	while (!ret && (n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n)
-			ret = -1;
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	return ret ?: chmod(to, mode);
-}
-
 static long read_long(const char *path)
 {
 	char buf[32] = "";

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/sdt.h>
 #include <unistd.h>
 
@@ -177,6 +178,49 @@ TEST_F(sdt, semaphore_follows_probe)
 
 	close(self->to_child[1]);
 	EXPECT_EQ(0, wait_exit(self->early));
+}
+
+#define SDT_COPY	"/tmp/uprobes_sdt.copy"
+
+/*
+ * A process maps a copy of the binary's text but not its data: the probe's
+ * semaphore increment waits for the data mapping. The text goes, then the probe;
+ * when the data is mapped at last, nobody listens any more, so the semaphore the
+ * process finds there is the file's zero.
+ */
+TEST_F(sdt, pending_increment_dies_with_probe)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	long text_off = self->pc_off & ~(page - 1), data_off = self->sema_off & ~(page - 1);
+	unsigned char *text, *data, orig;
+	int fd;
+
+	ASSERT_EQ(0, copy_file(self->exe, SDT_COPY, 0755));
+	fd = open(SDT_COPY, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	text = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, text_off);
+	ASSERT_NE(MAP_FAILED, text);
+	ASSERT_EQ(0, probe_add("p:%s/pending %s:0x%lx(0x%lx)", PROBE_GROUP, SDT_COPY,
+			       self->pc_off, self->sema_off));
+	ASSERT_EQ(0, probe_enable("pending", true));
+	/* The breakpoint is in: the semaphore's increment is what waits. */
+	ASSERT_EQ(1, pread(fd, &orig, 1, self->pc_off));
+	ASSERT_NE(orig, text[self->pc_off - text_off]);
+	ASSERT_EQ(0, munmap(text, page));
+	/* Another probe keeps the tree of probes from being empty meanwhile. */
+	ASSERT_EQ(0, probe_add("p:%s/keeper %s:0x%lx", PROBE_GROUP, self->exe, self->pc_off));
+	ASSERT_EQ(0, probe_enable("keeper", true));
+	ASSERT_EQ(0, probe_enable("pending", false));
+	ASSERT_EQ(0, probe_del("pending"));
+
+	data = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, data_off);
+	ASSERT_NE(MAP_FAILED, data);
+	EXPECT_EQ(0, *(unsigned short *)(data + (self->sema_off - data_off))) {
+		TH_LOG("a removed probe's semaphore was raised in a later data mapping");
+	}
+	munmap(data, page);
+	close(fd);
+	unlink(SDT_COPY);
 }
 
 int main(int argc, char **argv)
