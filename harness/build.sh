@@ -29,6 +29,13 @@ if [ -n "$CROSS_DEBS" ]; then
 	for h in "$CROSS_DIR"/usr/include/*/sys/sdt*.h; do
 		[ -e "$h" ] && ln -sf "$h" "$target_include/sys/"
 	done
+	# libc.so and friends are linker scripts naming the libraries by their installed
+	# paths: make them name the unpacked ones (once: those no longer start /usr/).
+	for f in "$CROSS_DIR"/usr/*-linux-gnu*/lib/*.so; do
+		if grep -qs 'GNU ld script' "$f"; then
+			sed -i "s#\([( ]\)/usr/#\1$CROSS_DIR/usr/#g" "$f"
+		fi
+	done
 fi
 
 stamp=$(cat $fragments | sha1sum | cut -c1-16)

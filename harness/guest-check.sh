@@ -22,11 +22,28 @@ run_selftest()
 	local t=$1 limit=$2
 	echo "--- $(basename "$t")"
 	local name=$(basename "$t")
-	(cd /tmp && timeout "$limit" "$t") 2>&1 | tee /tmp/tap.out
-	local rc=${PIPESTATUS[0]}
+	# Into a file, not a pipe: a hung test case's process outlives the program (see below)
+	# and would hold a pipe open.
+	local rc=0 start=$SECONDS
+	(cd /tmp && timeout "$limit" "$t") > /tmp/tap.out 2>&1 || rc=$?
+	cat /tmp/tap.out
 	cp /tmp/tap.out "$logs/$name.log"
+	# Stopped by timeout (coreutils' exits 124; busybox's, in the powerpc root, with
+	# the program's SIGTERM status): name the hung test case, the last one
+	# kselftest_harness.h announced ("#  RUN           fixture.test ...").
+	if [ "$rc" != 0 ] && [ $((SECONDS - start)) -ge "$limit" ]; then
+		rc=124
+		local last p
+		last=$(grep '^#  RUN ' /tmp/tap.out | tail -1 | sed 's/^#  RUN *//; s/ \.\.\.$//')
+		record "FAIL selftests/$name: timed out after ${limit}s, last test case started: ${last:-none}"
+		# The harness runs each case in a process group of its own, which timeout's
+		# signal to its group misses: end what still runs the program.
+		for p in /proc/[0-9]*; do
+			[ "$(readlink "$p/exe" 2>/dev/null)" = "$t" ] && kill -9 "${p#/proc/}" 2>/dev/null
+		done
+	fi
 	if ! grep -qE '^(not )?ok ' /tmp/tap.out; then
-		record "FAIL selftests/$name: exit $rc, no TAP result"
+		[ "$rc" = 124 ] || record "FAIL selftests/$name: exit $rc, no TAP result"
 		return
 	fi
 	# A top-level TAP line per test case; "# SKIP" marks a skipped one.
@@ -39,7 +56,7 @@ run_selftest()
 		*) record "PASS selftests/$name/$case" ;;
 		esac
 	done
-	if [ "$rc" != 0 ] && ! grep -q '^not ok' /tmp/tap.out; then
+	if [ "$rc" != 0 ] && [ "$rc" != 124 ] && ! grep -q '^not ok' /tmp/tap.out; then
 		record "FAIL selftests/$name: exit status $rc"
 	fi
 }

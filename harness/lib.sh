@@ -26,7 +26,11 @@ if [ -n "$GUEST_DEBS" ]; then
 fi
 # An unpacked cross toolchain (deb_unpack in build.sh) comes first in PATH.
 CROSS_DIR=$BUILD/cross-$ARCH
-[ -n "$CROSS_DEBS" ] && export PATH=$CROSS_DIR/usr/bin:$PATH
+if [ -n "$CROSS_DEBS" ]; then
+	export PATH=$CROSS_DIR/usr/bin:$PATH
+	# Its binutils link to their own libbfd and libopcodes, unpacked there too.
+	export LD_LIBRARY_PATH=$CROSS_DIR/usr/lib/$(gcc -dumpmachine)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 # Kernel builds never run two at a time on this 2-core machine, whoever starts them.
 BUILD_LOCK=/tmp/uprobes-kernel-build.lock
 

@@ -23,17 +23,20 @@
  * crosses a 64-byte boundary.
  */
 
-#include <linux/kdebug.h>
 #include <linux/highmem.h>
+#include <linux/kdebug.h>
+#include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
+#include <linux/uaccess.h>
 #include <linux/uprobes.h>
 
 #include <asm/cacheflush.h>
 #include <asm/inst.h>
+#include <asm/ppc-opcode.h>
 #include <asm/sstep.h>
 
 /* thread.trap_nr while a step runs; any trap in the stepped instruction overwrites it. */
@@ -139,6 +142,7 @@ static int choose_kind(struct arch_uprobe *aup, ppc_inst_t inst, unsigned long a
 	if (ret < 0)
 		return -ENOTSUPP;	/* rfid, mtmsrd and the like */
 	type = GETTYPE(op.type);
+	aup->partial_load = (type == LOAD && GETSIZE(op.type) == 16) || type == LOAD_MULTI;
 
 	switch (type) {
 	case SYSCALL:
@@ -204,9 +208,11 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 		return err;
 
 	aup->len = ppc_inst_len(inst);
-	aup->ixol[0] = aup->insn[0];
+	/* A step of a position-dependent instruction runs a nop: see arch_uprobe_pre_xol(). */
+	aup->ixol[0] = aup->kind == UPROBE_PPC_EMULATE ? PPC_RAW_NOP() : aup->insn[0];
 	/* A one-word instruction is followed by a trap, never by whatever came next. */
-	aup->ixol[1] = aup->len == 8 ? aup->insn[1] : UPROBE_SWBP_INSN;
+	aup->ixol[1] = aup->len == 8 && aup->kind != UPROBE_PPC_EMULATE ?
+		       aup->insn[1] : UPROBE_SWBP_INSN;
 	return 0;
 }
 
@@ -218,19 +224,112 @@ static void debugger_step_done(struct pt_regs *regs)
 }
 
 /*
- * A position-dependent instruction whose emulation failed: the only failure left is a
- * memory fault of a PC-relative load or store. Deliver it as the instruction would
- * have, at the probed address.
+ * emulate_step() without a trace of a failed try: a load or store that faults leaves
+ * regs->dar set, and a quadword or multiple load may have written its first
+ * registers. A store cut short by a fault may have written its first part; the next
+ * try writes the same bytes again. Return: true if the instruction was done; false
+ * if it faulted, with *@fault_addr set to the address that faulted.
  */
-static void emulation_fault(struct arch_uprobe *aup, struct pt_regs *regs)
+static bool emulate_cleanly(struct arch_uprobe *aup, struct pt_regs *regs,
+			    unsigned long *fault_addr)
+{
+	unsigned long gpr[ARRAY_SIZE(regs->gpr)], dar = regs->dar;
+
+	if (aup->partial_load)
+		memcpy(gpr, regs->gpr, sizeof(gpr));
+	if (emulate_step(regs, ppc_inst_read(aup->insn)) > 0)
+		return true;
+	*fault_addr = regs->dar;
+	if (aup->partial_load)
+		memcpy(regs->gpr, gpr, sizeof(gpr));
+	regs->dar = dar;
+	return false;
+}
+
+/*
+ * The signal the page-fault handler sends a user access to @addr that it cannot
+ * satisfy (arch/powerpc/mm/fault.c): no mapping, or one that does not allow the
+ * access, is a SIGSEGV; a mapping that allows it but has nothing behind the address
+ * (past the end of its file, a poisoned page) is a SIGBUS. Return: false if the
+ * access can be satisfied now after all (the page came in meanwhile, or only a user
+ * fault could bring it: userfaultfd in user-mode-only mode).
+ */
+static bool deliver_fault(struct pt_regs *regs, unsigned long addr, bool write)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	bool unlocked = false;
+	int si_code, err;
+
+	if (mmap_read_lock_killable(mm))
+		return true;	/* dying: nothing more to deliver */
+	vma = addr < TASK_SIZE ? vma_lookup(mm, addr) : NULL;
+	if (!vma) {
+		si_code = SEGV_MAPERR;
+		goto segv;
+	}
+	/* The rules of the fault handler's access_error() for a data access. */
+	if (write ? !(vma->vm_flags & VM_WRITE) :
+	    (!vma_is_accessible(vma) || (vma->vm_flags & VM_ACCESS_FLAGS) == VM_EXEC)) {
+		si_code = SEGV_ACCERR;
+		goto segv;
+	}
+	err = fixup_user_fault(mm, addr, FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0),
+			       &unlocked);
+	mmap_read_unlock(mm);
+	if (err != 0)
+		regs->dar = addr;	/* as a native fault leaves it, for a signal handler */
+	switch (err) {
+	case 0:
+		return false;
+	case -EHWPOISON:
+		current->thread.trap_nr = BUS_ADRERR;
+		force_sig_mceerr(BUS_MCEERR_AR, (void __user *)addr, PAGE_SHIFT);
+		return true;
+	case -EFAULT:
+		current->thread.trap_nr = BUS_ADRERR;
+		force_sig_fault(SIGBUS, BUS_ADRERR, (void __user *)addr);
+		return true;
+	case -ENOMEM:
+		/* What the fault handler does for a user fault: then the access is retried. */
+		pagefault_out_of_memory();
+		return true;
+	default:
+		return true;	/* a fatal signal: nothing more to deliver */
+	}
+segv:
+	mmap_read_unlock(mm);
+	regs->dar = addr;
+	/* As the fault handler reports it: the kernel log's line, then the signal. */
+	_exception(SIGSEGV, regs, si_code, addr);
+	return true;
+}
+
+/* Tries at an access whose page keeps going away between fault and emulation. */
+#define EMULATE_FAULT_TRIES	3
+
+/*
+ * Emulate with page faults allowed: what a native access does, it does. A failed
+ * try either delivers the fault's signal, NIP still at the instruction, or finds
+ * that the page can be had and tries again. Return: true if the instruction was done.
+ */
+static bool emulate_faulting(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	struct instruction_op op;
+	unsigned long addr;
+	bool write;
+	int i;
 
-	if (analyse_instr(&op, regs, ppc_inst_read(aup->insn)) == 0 &&
-	    OP_IS_LOAD_STORE(GETTYPE(op.type)))
-		force_sig_fault(SIGSEGV, SEGV_MAPERR, (void __user *)op.ea);
-	else
-		force_sig(SIGILL);
+	write = analyse_instr(&op, regs, ppc_inst_read(aup->insn)) == 0 &&
+		OP_IS_STORE(GETTYPE(op.type));
+	for (i = 0; i < EMULATE_FAULT_TRIES; i++) {
+		if (emulate_cleanly(aup, regs, &addr))
+			return true;
+		if (deliver_fault(regs, addr, write))
+			return false;
+	}
+	/* Raced with unmapping every time: the hit comes again, as a native retry would. */
+	return false;
 }
 
 /**
@@ -238,19 +337,26 @@ static void emulation_fault(struct arch_uprobe *aup, struct pt_regs *regs)
  * @aup: the probe's arch data
  * @regs: the task's registers, NIP at the probed instruction
  *
- * Return: true if done (no step needed).
+ * The core may call this with page faults disabled. Then an access that needs a page
+ * fault leaves everything as it was and returns false; with faults enabled, such an
+ * access is satisfied, or delivers the signal a native access would get.
+ *
+ * Return: true if done (no step needed): the instruction ran, or its fault's signal
+ * is pending and NIP is still at the probed instruction.
  */
 bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	bool traced = regs->msr & MSR_SE;
+	unsigned long addr;
 
 	if (aup->kind == UPROBE_PPC_STEP)
 		return false;
-	if (emulate_step(regs, ppc_inst_read(aup->insn)) <= 0) {
-		if (aup->kind != UPROBE_PPC_EMULATE)
+	if (!emulate_cleanly(aup, regs, &addr)) {
+		/* A step takes its own faults; only emulation gets the other kind right. */
+		if (aup->kind != UPROBE_PPC_EMULATE || faulthandler_disabled())
 			return false;
-		emulation_fault(aup, regs);
-		return true;
+		if (!emulate_faulting(aup, regs))
+			return true;
 	}
 	/* A debugger stepping through the probed instruction expects its trap. */
 	if (traced)
@@ -263,13 +369,25 @@ bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
  * @aup: the probe's arch data
  * @regs: the task's registers
  *
- * Return: 0.
+ * Return: 0, or -EFAULT when the instruction is not to be stepped: its fault's signal
+ * is pending, or it is to run again, NIP at the probed instruction.
  */
 int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
 	struct arch_uprobe_task *saved = &utask->autask;
 
+	saved->resume_vaddr = 0;
+	if (aup->kind == UPROBE_PPC_EMULATE) {
+		/*
+		 * Emulation with faults disabled failed and the core steps instead. A step
+		 * would compute from the slot's address: emulate here, where faults are
+		 * allowed, and step the slot's nop so that the core's step completes.
+		 */
+		if (!emulate_faulting(aup, regs))
+			return -EFAULT;	/* its signal is pending, NIP at the instruction */
+		saved->resume_vaddr = regs->nip;
+	}
 	/* A trap of the stepped instruction overwrites the marker: see xol_was_trapped. */
 	saved->saved_trap_nr = current->thread.trap_nr;
 	current->thread.trap_nr = UPROBE_TRAP_NR;
@@ -286,7 +404,7 @@ int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
  * @regs: the task's registers, NIP right after the slot's instruction
  *
  * No stepped instruction branches (branches are emulated), so the task goes on right
- * after the probed instruction.
+ * after the probed instruction, or where arch_uprobe_pre_xol()'s emulation left it.
  *
  * Return: 0.
  */
@@ -297,7 +415,7 @@ int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 
 	WARN_ON_ONCE(arch_uprobe_xol_was_trapped(current));
 	current->thread.trap_nr = utask->autask.saved_trap_nr;
-	regs_set_return_ip(regs, utask->vaddr + aup->len);
+	regs_set_return_ip(regs, utask->autask.resume_vaddr ?: utask->vaddr + aup->len);
 	/* The single-step handler cleared SE and BE; a debugger's step ends here too. */
 	if (trace_bits & MSR_SE)
 		debugger_step_done(regs);
@@ -316,7 +434,8 @@ void arch_uprobe_abort_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	struct uprobe_task *utask = current->utask;
 
 	current->thread.trap_nr = utask->autask.saved_trap_nr;
-	regs_set_return_ip(regs, utask->vaddr);
+	/* An instruction emulated by arch_uprobe_pre_xol() is done: never run it twice. */
+	regs_set_return_ip(regs, utask->autask.resume_vaddr ?: utask->vaddr);
 	regs_set_return_msr(regs, (regs->msr & ~(MSR_SE | MSR_BE)) |
 			    utask->autask.saved_trace_bits);
 }

@@ -24,21 +24,26 @@ typedef u32 uprobe_opcode_t;
 /**
  * struct arch_uprobe - a probed instruction as analyzed
  * @insn: its words as in the file (a prefix and its suffix, or one word and the next)
- * @ixol: what an XOL slot runs: the instruction, then a trap if it is one word long
+ * @ixol: what an XOL slot runs: the instruction, then a trap if it is one word long;
+ *	for an instruction only emulation gets right, a nop (see arch_uprobe_pre_xol())
  * @kind: UPROBE_PPC_* handling chosen by the analysis
  * @len: the instruction's length, 4 or 8
+ * @partial_load: a load that may write registers before a later part of it faults
+ *	(quadword, multiple): emulation saves the registers to undo a failed try
  */
 struct arch_uprobe {
 	u32				insn[MAX_UINSN_BYTES / 4];
 	u32				ixol[MAX_UINSN_BYTES / 4];
 	u8				kind;
 	u8				len;
+	bool				partial_load;
 };
 
 /* Saved across one out-of-line step. */
 struct arch_uprobe_task {
 	unsigned long			saved_trap_nr;
 	unsigned long			saved_trace_bits;	/* the task's own MSR_SE, MSR_BE */
+	unsigned long			resume_vaddr;	/* where the task goes on, if not after the insn */
 };
 
 #endif /* _ASM_POWERPC_UPROBES_H */

@@ -4,11 +4,18 @@
  * runs (branches that set or read LR and CTR, addpcis, PC-relative prefixed
  * instructions), what must be refused (load-and-reserve and store-conditional, system
  * calls, traps, the second word of a prefixed instruction), and that a probed program
- * computes what it computes unprobed.
+ * computes what it computes unprobed, also when a PC-relative access needs a page
+ * fault or gets a fault's signal.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "uprobes_helpers.h"
@@ -94,6 +101,40 @@ asm(".pushsection .text\n"
 	".globl ppc_word\n"
 	"ppc_word: .quad 0x1234\n"
 	".popsection\n");
+
+/*
+ * PC-relative pld and pstd of a doubleword in page N of ppc_pages: page-sized steps of
+ * 64 KiB, so that each word has a page of its own with 4 KiB and 64 KiB pages alike.
+ * ppc_load_N() returns the word; ppc_store_N(v) stores v there.
+ */
+#define PPC_PAGE_STEP	65536
+#define PPC_NR_PAGES	6
+#define PPC_LDST(n)							\
+	".p2align 6\n"							\
+	".globl ppc_load_" #n "\n"					\
+	".type ppc_load_" #n ", @function\n"				\
+	"ppc_load_" #n ":\n"						\
+	"	.localentry ppc_load_" #n ", 1\n"			\
+	"	pld 3, ppc_pages + " #n " * 65536@pcrel\n"		\
+	"	blr\n"							\
+	".size ppc_load_" #n ", . - ppc_load_" #n "\n"			\
+	".p2align 6\n"							\
+	".globl ppc_store_" #n "\n"					\
+	".type ppc_store_" #n ", @function\n"				\
+	"ppc_store_" #n ":\n"						\
+	"	.localentry ppc_store_" #n ", 1\n"			\
+	"	pstd 3, ppc_pages + " #n " * 65536@pcrel\n"		\
+	"	blr\n"							\
+	".size ppc_store_" #n ", . - ppc_store_" #n "\n"
+
+asm(".pushsection .text\n"
+	PPC_LDST(0) PPC_LDST(1) PPC_LDST(2) PPC_LDST(3) PPC_LDST(4) PPC_LDST(5)
+	".popsection\n"
+	".pushsection .bss\n"
+	".balign 65536\n"
+	".globl ppc_pages\n"
+	"ppc_pages: .space 6 * 65536\n"
+	".popsection\n");
 #endif
 
 long ppc_bdnz(long n);
@@ -103,6 +144,19 @@ long ppc_pcrel(uintptr_t *where);
 extern long ppc_word;
 long ppc_atomic_add(long *p, long v);
 void ppc_never(void);
+extern char ppc_pages[];
+long ppc_load_0(void);
+long ppc_load_1(void);
+long ppc_load_2(void);
+long ppc_load_3(void);
+long ppc_load_4(void);
+long ppc_load_5(void);
+void ppc_store_0(long v);
+void ppc_store_1(long v);
+void ppc_store_2(long v);
+void ppc_store_3(long v);
+void ppc_store_4(long v);
+void ppc_store_5(long v);
 
 FIXTURE(ppc) {
 	const char *exe;
@@ -219,6 +273,184 @@ TEST_F(ppc, suffix_behind_probed_prefix)
 	EXPECT_EQ(0x11234, ppc_pcrel(&where));
 	EXPECT_EQ((uintptr_t)&ppc_word, where);
 	ASSERT_EQ(0, probe_enable(NULL, false));
+}
+
+/* The word of page @n that ppc_load_N() and ppc_store_N() access. */
+static long *ppc_page_word(int n)
+{
+	return (long *)(ppc_pages + (long)n * PPC_PAGE_STEP);
+}
+
+/* Probe both accesses of page @n: events ld<n> and st<n>. */
+static int probe_ldst(const char *exe, int n)
+{
+	char event[8], sym[16];
+	int err;
+
+	snprintf(event, sizeof(event), "ld%d", n);
+	snprintf(sym, sizeof(sym), "ppc_load_%d", n);
+	err = probe_at(exe, event, sym, 0);
+	if (err)
+		return err;
+	snprintf(event, sizeof(event), "st%d", n);
+	snprintf(sym, sizeof(sym), "ppc_store_%d", n);
+	return probe_at(exe, event, sym, 0);
+}
+
+/*
+ * Probed pld and pstd whose pages need a fault: never touched (nothing mapped there
+ * yet), and copy-on-write in a forked child and in its parent afterwards. Each access
+ * must do what it does unprobed, and each hit count once.
+ */
+TEST_F(ppc, pcrel_access_faults_in)
+{
+	pid_t pid;
+
+	*ppc_page_word(2) = 7;	/* page 2 present in the parent before the fork */
+	ASSERT_EQ(0, probe_ldst(self->exe, 0));
+	ASSERT_EQ(0, probe_ldst(self->exe, 1));
+	ASSERT_EQ(0, probe_ldst(self->exe, 2));
+
+	/* (a) never touched: the load reads the zero page's zero, the store lands. */
+	EXPECT_EQ(0, ppc_load_0());
+	ppc_store_1(0x55);
+	EXPECT_EQ(0x55, *ppc_page_word(1));
+
+	/* (b) copy-on-write: the child's store breaks the sharing, the parent keeps 7. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (ppc_load_2() != 7)
+			_exit(1);
+		ppc_store_2(8);
+		if (*ppc_page_word(2) != 8 || ppc_load_2() != 8)
+			_exit(2);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(pid));
+	EXPECT_EQ(7, *ppc_page_word(2));
+	ppc_store_2(9);		/* the parent's copy was write-protected by the fork */
+	EXPECT_EQ(9, *ppc_page_word(2));
+	EXPECT_EQ(9, ppc_load_2());
+	ASSERT_EQ(0, probe_enable(NULL, false));
+
+	EXPECT_EQ(1, probe_hits("ld0"));
+	EXPECT_EQ(1, probe_hits("st1"));
+	EXPECT_EQ(3, probe_hits("ld2"));	/* child twice, parent once */
+	EXPECT_EQ(2, probe_hits("st2"));
+}
+
+static long (*const ppc_loads[])(void) = {
+	ppc_load_0, ppc_load_1, ppc_load_2, ppc_load_3, ppc_load_4, ppc_load_5,
+};
+static void (*const ppc_stores[])(long) = {
+	ppc_store_0, ppc_store_1, ppc_store_2, ppc_store_3, ppc_store_4, ppc_store_5,
+};
+
+/* What a faulting access showed its signal handler. */
+struct fault_seen {
+	int signo, code;
+	void *addr;
+};
+
+static struct fault_seen *fault_seen;
+
+static void record_fault(int sig, siginfo_t *si, void *uc)
+{
+	fault_seen->signo = si->si_signo;
+	fault_seen->code = si->si_code;
+	fault_seen->addr = si->si_addr;
+	_exit(0);
+}
+
+/*
+ * Run access @n (a store if @store) in a child with SIGSEGV and SIGBUS caught: what
+ * its handler saw into *@seen. Return: the child's wait_exit(), 0 when the handler ran.
+ */
+static int fault_of(int n, bool store, struct fault_seen *seen)
+{
+	pid_t pid;
+	int status;
+
+	fault_seen = mmap(NULL, sizeof(*fault_seen), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fault_seen == MAP_FAILED)
+		return -1;
+	memset(fault_seen, 0, sizeof(*fault_seen));
+	pid = fork();
+	if (pid == 0) {
+		struct sigaction sa = { .sa_sigaction = record_fault, .sa_flags = SA_SIGINFO };
+
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+		if (store)
+			ppc_stores[n](1);
+		else
+			ppc_loads[n]();
+		_exit(3);	/* no fault */
+	}
+	status = pid < 0 ? -1 : wait_exit(pid);
+	*seen = *fault_seen;
+	munmap(fault_seen, sizeof(*fault_seen));
+	return status;
+}
+
+/*
+ * Probed pld and pstd whose access is bad must get the native signal: SIGSEGV with
+ * SEGV_ACCERR on a PROT_NONE page and SEGV_MAPERR where nothing is mapped, SIGBUS
+ * with BUS_ADRERR past the end of a mapped file; si_addr the accessed word each time.
+ * Each case runs unprobed first, and the probed run must see the same.
+ */
+TEST_F(ppc, pcrel_access_fault_signals)
+{
+	static const struct { int page, signo, code; } cases[] = {
+		{ 3, SIGSEGV, SEGV_ACCERR },
+		{ 4, SIGSEGV, SEGV_MAPERR },
+		{ 5, SIGBUS, BUS_ADRERR },
+	};
+	long page = sysconf(_SC_PAGESIZE);
+	char path[] = "/tmp/uprobes_ppc_XXXXXX";
+	unsigned int i, store;
+	int fd;
+
+	ASSERT_GE(PPC_PAGE_STEP, page);
+	ASSERT_EQ(0, mprotect(ppc_page_word(3), page, PROT_NONE));
+	ASSERT_EQ(0, munmap(ppc_page_word(4), page));
+	/* A shared file mapping over page 5, its file then cut to nothing. */
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	unlink(path);
+	ASSERT_EQ(0, ftruncate(fd, page));
+	ASSERT_EQ((void *)ppc_page_word(5), mmap(ppc_page_word(5), page,
+						 PROT_READ | PROT_WRITE,
+						 MAP_SHARED | MAP_FIXED, fd, 0));
+	ASSERT_EQ(0, ftruncate(fd, 0));
+	close(fd);
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		for (store = 0; store < 2; store++) {
+			struct fault_seen native, probed;
+			int n = cases[i].page;
+			char event[8];
+
+			ASSERT_EQ(0, fault_of(n, store, &native));
+			EXPECT_EQ(cases[i].signo, native.signo);
+			EXPECT_EQ(cases[i].code, native.code);
+			EXPECT_EQ((void *)ppc_page_word(n), native.addr);
+
+			ASSERT_EQ(0, probe_ldst(self->exe, n));
+			EXPECT_EQ(0, fault_of(n, store, &probed));
+			EXPECT_EQ(native.signo, probed.signo);
+			EXPECT_EQ(native.code, probed.code);
+			EXPECT_EQ(native.addr, probed.addr);
+			ASSERT_EQ(0, probe_enable(NULL, false));
+			snprintf(event, sizeof(event), "%s%d", store ? "st" : "ld", n);
+			EXPECT_EQ(1, probe_hits(event));
+			ASSERT_EQ(0, probe_remove_all());
+			TH_LOG("page %d %s: signal %d code %d at %p", n,
+			       store ? "pstd" : "pld", probed.signo, probed.code, probed.addr);
+		}
+	}
 }
 
 TEST_HARNESS_MAIN
