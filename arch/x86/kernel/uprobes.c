@@ -12,7 +12,9 @@
  * refused.
  */
 
+#include <linux/hw_breakpoint.h>
 #include <linux/kdebug.h>
+#include <linux/perf_event.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -22,11 +24,13 @@
 #include <linux/ubp.h>
 #include <linux/uprobes.h>
 
+#include <asm/debugreg.h>
 #include <asm/insn.h>
 #include <asm/mmu_context.h>
 #include <asm/processor.h>
 #include <asm/shstk.h>
 #include <asm/text-patching.h>
+#include <asm/traps.h>
 #include <asm/unistd.h>
 
 #include "uprobes_insn.h"
@@ -256,6 +260,7 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 
 	aup->ilen = insn.length;
 	aup->fixups = 0;
+	aup->mem = false;
 	aup->mode64 = x86_64;
 	aup->nop5 = x86_64 && !memcmp(aup->insn, nop5_insn, NOP5_LEN);
 	memcpy(aup->ixol, aup->insn, sizeof(aup->ixol));
@@ -299,6 +304,93 @@ static bool emulation_mode_matches(struct arch_uprobe *aup, struct pt_regs *regs
 	return ds == __USER_DS;
 }
 
+/*
+ * Data breakpoints. The CPU checks every access against them, get_user() and
+ * put_user() in the kernel included, but a hit in kernel mode reaches no debugger:
+ * ptrace's breakpoints exclude the kernel, and nothing sends a signal. So an
+ * emulated load or store must report its hits itself, as the #DB after the
+ * instruction would have: for the task's ptrace watchpoints, which we can see, the
+ * emulation checks each access (uprobe_watch_access()); any other data breakpoint
+ * armed on this CPU (a perf event, CPU-wide or on the task, or the kernel's own)
+ * makes the instruction be stepped, so that the CPU reports the access itself.
+ */
+
+/* The data breakpoints (RW other than 00, instruction) enabled in DR7 here. */
+static int armed_data_breakpoints(void)
+{
+	unsigned long dr7 = this_cpu_read(cpu_dr7);
+	int i, nr = 0;
+
+	for (i = 0; i < HBP_NUM; i++) {
+		unsigned long enable = dr7 >> (i * DR_ENABLE_SIZE);
+		unsigned long rw = dr7 >> (DR_CONTROL_SHIFT + i * DR_CONTROL_SIZE);
+
+		if ((enable & (DR_LOCAL_ENABLE | DR_GLOBAL_ENABLE)) && (rw & 3) != DR_RW_EXECUTE)
+			nr++;
+	}
+	return nr;
+}
+
+/*
+ * The current task's ptrace breakpoint @i, if it is an enabled data breakpoint.
+ * Only a tracer that has stopped the task changes them (PTRACE_POKEUSER), so the task
+ * itself reads them without a lock.
+ */
+static struct perf_event *ptrace_watchpoint(int i)
+{
+	struct perf_event *bp = current->thread.ptrace_bps[i];
+
+	if (!bp || bp->attr.disabled || !(bp->attr.bp_type & HW_BREAKPOINT_RW))
+		return NULL;
+	return bp;
+}
+
+/* Are all the data breakpoints armed here the task's ptrace watchpoints? */
+static bool only_ptrace_watchpoints(int armed)
+{
+	int i;
+
+	for (i = 0; i < HBP_NUM; i++)
+		if (ptrace_watchpoint(i))
+			armed--;
+	return !armed;
+}
+
+/**
+ * uprobe_watch_access - an emulated instruction accessed user memory
+ * @addr: the linear address
+ * @size: bytes accessed
+ * @write: a store (else a load)
+ *
+ * Notes the task's ptrace watchpoints the access hits, by the rule of the debug
+ * registers: any byte of the access in the watched range, for a watchpoint of that
+ * kind (a write one sees stores; a read/write one, both).
+ */
+void uprobe_watch_access(unsigned long addr, unsigned int size, bool write)
+{
+	unsigned int kind = write ? HW_BREAKPOINT_W : HW_BREAKPOINT_R;
+	int i;
+
+	for (i = 0; i < HBP_NUM; i++) {
+		struct perf_event *bp = ptrace_watchpoint(i);
+
+		if (bp && (bp->attr.bp_type & kind) &&
+		    addr < bp->attr.bp_addr + bp->attr.bp_len && bp->attr.bp_addr < addr + size)
+			current->utask->autask.watch_hits |= DR_TRAP0 << i;
+	}
+}
+
+/*
+ * End a debugger's step, or report a data breakpoint hit, as the #DB handler would
+ * have: the debugger's DR6 holds what the CPU said (@dr6: DR_STEP and the DR_TRAPn
+ * bits), and the signal carries the matching si_code and the instruction pointer.
+ */
+static void report_debug_trap(struct pt_regs *regs, unsigned long dr6)
+{
+	current->thread.virtual_dr6 = dr6;
+	send_sigtrap(regs, 0, get_si_code(dr6));
+}
+
 /**
  * arch_uprobe_skip_sstep - emulate the probed instruction if its kind allows
  * @aup: the probe's arch data
@@ -308,16 +400,32 @@ static bool emulation_mode_matches(struct arch_uprobe *aup, struct pt_regs *regs
  */
 bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
 {
+	struct arch_uprobe_task *autask = &current->utask->autask;
+	unsigned long dr6;
+	bool done;
+	int armed;
+
 	if (!aup->ops->emulate)
 		return false;
 	/* Relative branches mean the same in either mode, and have no step to fall to. */
 	if (aup->ops->pre_xol && !emulation_mode_matches(aup, regs))
 		return false;
-	if (!aup->ops->emulate(aup, regs))
+	autask->watch_hits = 0;
+	if (aup->mem) {
+		armed = armed_data_breakpoints();
+		/* Every kind that touches memory has a step to fall back to. */
+		if (armed && !only_ptrace_watchpoints(armed))
+			return false;
+		autask->watching = armed > 0;
+	}
+	done = aup->ops->emulate(aup, regs);
+	autask->watching = false;
+	if (!done)
 		return false;
-	/* A debugger stepping through the probed instruction expects its trap. */
-	if (regs->flags & X86_EFLAGS_TF)
-		send_sig(SIGTRAP, current, 0);
+	/* A debugger stepping through the probed instruction expects its trap too. */
+	dr6 = autask->watch_hits | (regs->flags & X86_EFLAGS_TF ? DR_STEP : 0);
+	if (dr6)
+		report_debug_trap(regs, dr6);
 	return true;
 }
 
@@ -338,6 +446,8 @@ int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	/* A trap of the stepped instruction overwrites the marker: see xol_was_trapped. */
 	saved->saved_trap_nr = thread->trap_nr;
 	thread->trap_nr = UPROBE_TRAP_NR;
+	/* The step's #DB rewrites it: see arch_uprobe_post_xol(). */
+	saved->saved_dr6 = thread->virtual_dr6;
 	/* Our TF step; a debugger's own TF or block-step is put back afterwards. */
 	saved->saved_tf = regs->flags & X86_EFLAGS_TF;
 	if (test_thread_flag(TIF_BLOCKSTEP))
@@ -352,6 +462,7 @@ static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs)
 	struct uprobe_task *utask = current->utask;
 
 	current->thread.trap_nr = utask->autask.saved_trap_nr;
+	current->thread.virtual_dr6 = utask->autask.saved_dr6;
 	if (!utask->autask.saved_tf && !(aup->fixups & UPROBE_FIX_POPF))
 		regs->flags &= ~X86_EFLAGS_TF;
 	if (test_tsk_thread_flag(current, TIF_BLOCKSTEP))
@@ -368,14 +479,21 @@ static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs)
 int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	bool debugger_step = current->utask->autask.saved_tf;
+	/*
+	 * The step's #DB (exc_debug_user()) left DR_STEP in the debugger's DR6 and, if
+	 * the stepped instruction hit data breakpoints, their bits: hw_breakpoint's
+	 * notifier runs before ours, which then stops the chain, so no signal was sent.
+	 */
+	unsigned long hits = current->thread.virtual_dr6 & DR_TRAP_BITS;
 	int err = 0;
 
 	WARN_ON_ONCE(arch_uprobe_xol_was_trapped(current));
 	if (aup->ops->post_xol)
 		err = aup->ops->post_xol(aup, regs);
 	restore_step_state(aup, regs);
-	if (debugger_step)
-		send_sig(SIGTRAP, current, 0);	/* the debugger's step ends here */
+	/* Unprobed, a #DB came only for the debugger's step or a data breakpoint. */
+	if (debugger_step || hits)
+		report_debug_trap(regs, hits | (debugger_step ? DR_STEP : 0));
 	return err;
 }
 

@@ -73,6 +73,7 @@ static inline bool insn_has_prefix(struct insn *insn, insn_byte_t byte)
 	return false;
 }
 
+void uprobe_watch_access(unsigned long addr, unsigned int size, bool write);
 bool uprobe_choose_emulation(struct arch_uprobe *aup, struct insn *insn);
 bool uprobe_insn_is_relative_branch(struct insn *insn);
 

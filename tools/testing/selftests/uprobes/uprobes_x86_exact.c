@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Corners of x86 probing where a probed program must still see exactly what it sees
+ * unprobed. Each case runs the same code natively and with a probe on one instruction
+ * and compares what the program, or its debugger, observes:
+ *  - hardware watchpoints (ptrace DR0-DR7): a probed load or store that touches a
+ *    watched variable gives the debugger the same SIGTRAPs, with the same si_code,
+ *    DR6 and instruction pointer; a probed instruction that does not touch it gives
+ *    none; a single-step through a watched store reports step and hit together.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "uprobes_helpers.h"
+
+#ifdef __x86_64__
+
+#define NR_CALLS	5
+#define MAX_TRAPS	32
+
+#ifndef TRAP_TRACE
+#define TRAP_TRACE	2
+#endif
+#ifndef TRAP_HWBKPT
+#define TRAP_HWBKPT	4
+#endif
+
+/* DR7 fields of breakpoint @i: enable (local), type (RW) and length. */
+#define DR7_ENABLE(i)		(1UL << ((i) * 2))
+#define DR7_RW(i, rw)		((unsigned long)(rw) << (16 + (i) * 4))
+#define DR7_LEN(i, len)		((unsigned long)(len) << (18 + (i) * 4))
+#define DR_RW_WRITE		1
+#define DR_RW_READ_WRITE	3
+#define DR_LEN_4		3
+#define DR6_STEP		0x4000UL
+
+int watch_var __attribute__((aligned(8)));
+int other_var __attribute__((aligned(8)));
+
+/*
+ * One probed instruction each, at a global label: a store through a pointer, a
+ * RIP-relative store, a load through a pointer. All three are kinds our analysis
+ * emulates.
+ */
+void store_ptr(int *p, int v);
+void store_rip(int v);
+int load_ptr(int *p);
+extern char store_ptr_insn[], store_rip_insn[], load_ptr_insn[];
+
+asm(".pushsection .text\n"
+	".p2align 4\n"
+	".globl store_ptr, store_ptr_insn\n"
+	".type store_ptr, @function\n"
+	"store_ptr:\n"
+	"store_ptr_insn:\n"
+	"	mov %esi, (%rdi)\n"
+	"	ret\n"
+	".size store_ptr, . - store_ptr\n"
+	".p2align 4\n"
+	".globl store_rip, store_rip_insn\n"
+	".type store_rip, @function\n"
+	"store_rip:\n"
+	"store_rip_insn:\n"
+	"	mov %edi, watch_var(%rip)\n"
+	"	ret\n"
+	".size store_rip, . - store_rip\n"
+	".p2align 4\n"
+	".globl load_ptr, load_ptr_insn\n"
+	".type load_ptr, @function\n"
+	"load_ptr:\n"
+	"load_ptr_insn:\n"
+	"	mov (%rdi), %eax\n"
+	"	ret\n"
+	".size load_ptr, . - load_ptr\n"
+	".popsection\n");
+
+/* The file offset of @addr, an address in the test binary's text. */
+static long text_offset(const char *exe, const void *addr)
+{
+	struct exec_map map;
+	unsigned long a = (unsigned long)addr;
+
+	if (proc_exec_map(0, exe, &map) || a < map.start || a >= map.end)
+		return -1;
+	return a - map.start + map.off;
+}
+
+/* An enabled entry probe at @addr of the test binary. */
+static int probe_at(const char *exe, const char *event, const void *addr)
+{
+	long off = text_offset(exe, addr);
+	int ret;
+
+	if (off < 0)
+		return -1;
+	ret = probe_add("p:%s/%s %s:0x%lx", PROBE_GROUP, event, exe, off);
+	return ret ? ret : probe_enable(event, true);
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Hardware watchpoints.                                                        */
+
+enum watch_body { STORE_PTR, STORE_RIP, LOAD_PTR, STORE_OTHER };
+
+/* What the tracer saw: each SIGTRAP's si_code, DR6 and ip, and DR6 at the end. */
+struct watch_log {
+	int traps;
+	int si_code[MAX_TRAPS];
+	unsigned long dr6[MAX_TRAPS];
+	unsigned long ip[MAX_TRAPS];
+	unsigned long final_dr6;
+	int status;
+};
+
+/* Exits with 0. With @stepped, each call comes after a SIGUSR1, from which the tracer steps. */
+static void watch_child(enum watch_body body, bool stepped)
+{
+	int i, sum = 0;
+
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(100);
+	raise(SIGSTOP);
+	for (i = 0; i < NR_CALLS; i++) {
+		if (stepped)
+			kill(getpid(), SIGUSR1);
+		switch (body) {
+		case STORE_PTR:
+			store_ptr(&watch_var, i);
+			break;
+		case STORE_RIP:
+			store_rip(i);
+			break;
+		case LOAD_PTR:
+			sum += load_ptr(&watch_var);
+			break;
+		case STORE_OTHER:
+			store_ptr(&other_var, i);
+			break;
+		}
+	}
+	raise(SIGSTOP);		/* the tracer reads DR6 here */
+	_exit(sum ? 101 : 0);
+}
+
+static int poke_dr(pid_t pid, int nr, unsigned long val)
+{
+	return ptrace(PTRACE_POKEUSER, pid, offsetof(struct user, u_debugreg[nr]), val);
+}
+
+static unsigned long peek_dr(pid_t pid, int nr)
+{
+	return ptrace(PTRACE_PEEKUSER, pid, offsetof(struct user, u_debugreg[nr]), NULL);
+}
+
+/*
+ * Single-step @pid from where it stopped to @at (bounded: the code between a kill()
+ * and the call is short), then over the instruction there. False if it went wrong.
+ */
+static bool step_over(pid_t pid, const void *at)
+{
+	struct user_regs_struct regs;
+	int i, status;
+
+	for (i = 0; i < 1000; i++) {
+		if (ptrace(PTRACE_GETREGS, pid, NULL, &regs))
+			return false;
+		if (regs.rip == (unsigned long)at)
+			break;
+		if (ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL) ||
+		    waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status) ||
+		    WSTOPSIG(status) != SIGTRAP)
+			return false;
+	}
+	/* As gdb does: clear DR6 before it resumes. */
+	return i < 1000 && !poke_dr(pid, 6, 0) && !ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL);
+}
+
+/*
+ * Run @body in a traced child with DR0 watching watch_var (@rw). With @step_at, the
+ * tracer single-steps each call's instruction there (gdb's stepi), instead of letting
+ * the child run over it.
+ */
+static int watch_run(enum watch_body body, unsigned int rw, const void *step_at,
+		     struct watch_log *log)
+{
+	unsigned long dr7 = DR7_ENABLE(0) | DR7_RW(0, rw) | DR7_LEN(0, DR_LEN_4);
+	int status;
+	pid_t pid;
+
+	memset(log, 0, sizeof(*log));
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		watch_child(body, step_at);
+	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status))
+		return -1;
+	if (poke_dr(pid, 0, (unsigned long)&watch_var) || poke_dr(pid, 7, dr7) ||
+	    ptrace(PTRACE_CONT, pid, NULL, NULL))
+		goto kill;
+	for (;;) {
+		struct user_regs_struct regs;
+		siginfo_t si;
+		int sig;
+
+		if (waitpid(pid, &status, 0) != pid)
+			goto kill;
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+		sig = WSTOPSIG(status);
+		if (sig == SIGSTOP) {
+			log->final_dr6 = peek_dr(pid, 6);
+			if (ptrace(PTRACE_CONT, pid, NULL, NULL))
+				goto kill;
+			continue;
+		}
+		if (sig == SIGUSR1 && step_at) {
+			if (!step_over(pid, step_at))
+				goto kill;
+			continue;
+		}
+		if (sig != SIGTRAP || log->traps == MAX_TRAPS)
+			goto kill;
+		if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si) ||
+		    ptrace(PTRACE_GETREGS, pid, NULL, &regs))
+			goto kill;
+		log->si_code[log->traps] = si.si_code;
+		log->dr6[log->traps] = peek_dr(pid, 6);
+		log->ip[log->traps] = regs.rip;
+		log->traps++;
+		/* As gdb does: clear DR6 once the stop is understood. */
+		if (poke_dr(pid, 6, 0) || ptrace(PTRACE_CONT, pid, NULL, NULL))
+			goto kill;
+	}
+	log->status = status;
+	return 0;
+kill:
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void watch_log_dump(struct __test_metadata *_metadata, const char *what,
+			   const struct watch_log *log)
+{
+	int i;
+
+	TH_LOG("%s: %d traps, final DR6 %#lx, status %#x", what, log->traps,
+	       log->final_dr6, log->status);
+	for (i = 0; i < log->traps; i++)
+		TH_LOG("  trap %d: si_code %d DR6 %#lx ip %#lx", i, log->si_code[i],
+		       log->dr6[i], log->ip[i]);
+}
+
+/* The probed run saw exactly what the native one did; @want traps in each. */
+#define EXPECT_SAME_WATCH(native, probed, want) do {			\
+	EXPECT_EQ(want, (native).traps);				\
+	EXPECT_EQ(0, memcmp(&(native), &(probed), sizeof(native))) {	\
+		watch_log_dump(_metadata, "native", &(native));		\
+		watch_log_dump(_metadata, "probed", &(probed));		\
+	}								\
+} while (0)
+
+FIXTURE(watch) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(watch)
+{
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(watch)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+/* A probed store through a pointer to a write-watched variable: a trap per store. */
+TEST_F(watch, store_through_pointer)
+{
+	struct watch_log native, probed;
+
+	ASSERT_EQ(0, watch_run(STORE_PTR, DR_RW_WRITE, NULL, &native));
+	ASSERT_EQ(0, probe_at(self->exe, "watch_store", store_ptr_insn));
+	ASSERT_EQ(0, watch_run(STORE_PTR, DR_RW_WRITE, NULL, &probed));
+	EXPECT_SAME_WATCH(native, probed, NR_CALLS);
+	EXPECT_EQ(TRAP_HWBKPT, probed.si_code[0]);
+	EXPECT_EQ(NR_CALLS, probe_hits("watch_store"));
+}
+
+/* The same with a RIP-relative store. */
+TEST_F(watch, store_rip_relative)
+{
+	struct watch_log native, probed;
+
+	ASSERT_EQ(0, watch_run(STORE_RIP, DR_RW_WRITE, NULL, &native));
+	ASSERT_EQ(0, probe_at(self->exe, "watch_rip", store_rip_insn));
+	ASSERT_EQ(0, watch_run(STORE_RIP, DR_RW_WRITE, NULL, &probed));
+	EXPECT_SAME_WATCH(native, probed, NR_CALLS);
+	EXPECT_EQ(NR_CALLS, probe_hits("watch_rip"));
+}
+
+/* A probed load of a read/write-watched variable. */
+TEST_F(watch, load_read_watch)
+{
+	struct watch_log native, probed;
+
+	ASSERT_EQ(0, watch_run(LOAD_PTR, DR_RW_READ_WRITE, NULL, &native));
+	ASSERT_EQ(0, probe_at(self->exe, "watch_load", load_ptr_insn));
+	ASSERT_EQ(0, watch_run(LOAD_PTR, DR_RW_READ_WRITE, NULL, &probed));
+	EXPECT_SAME_WATCH(native, probed, NR_CALLS);
+	EXPECT_EQ(NR_CALLS, probe_hits("watch_load"));
+}
+
+/* A probed store elsewhere: no trap, and DR6 as the debugger left it. */
+TEST_F(watch, store_elsewhere_no_trap)
+{
+	struct watch_log native, probed;
+
+	ASSERT_EQ(0, watch_run(STORE_OTHER, DR_RW_READ_WRITE, NULL, &native));
+	ASSERT_EQ(0, probe_at(self->exe, "watch_other", store_ptr_insn));
+	ASSERT_EQ(0, watch_run(STORE_OTHER, DR_RW_READ_WRITE, NULL, &probed));
+	EXPECT_SAME_WATCH(native, probed, 0);
+	EXPECT_EQ(NR_CALLS, probe_hits("watch_other"));
+}
+
+/*
+ * The debugger steps up to the probed store and over it: one trap that reports the
+ * step and the watchpoint together, as the CPU does (TRAP_TRACE, DR6 with BS and B0,
+ * ip after the store). Not compared with a native run: under QEMU TCG a step over
+ * a watched store wedges the guest, probed or not.
+ */
+TEST_F(watch, single_step_watched_store)
+{
+	struct watch_log probed;
+	int i;
+
+	ASSERT_EQ(0, probe_at(self->exe, "watch_step", store_ptr_insn));
+	ASSERT_EQ(0, watch_run(STORE_PTR, DR_RW_WRITE, store_ptr_insn, &probed));
+	EXPECT_EQ(NR_CALLS, probed.traps);
+	for (i = 0; i < probed.traps; i++) {
+		EXPECT_EQ(TRAP_TRACE, probed.si_code[i]);
+		EXPECT_EQ(DR6_STEP | 1, probed.dr6[i] & (DR6_STEP | 0xf));
+		EXPECT_EQ((unsigned long)store_ptr_insn + 2, probed.ip[i]);
+	}
+	EXPECT_TRUE(WIFEXITED(probed.status) && WEXITSTATUS(probed.status) == 0);
+	EXPECT_EQ(NR_CALLS, probe_hits("watch_step"));
+}
+
+#else /* !__x86_64__ */
+
+TEST(x86_exact_only)
+{
+	SKIP(return, "these corners are x86-64's");
+}
+
+#endif
+
+TEST_HARNESS_MAIN
