@@ -44,6 +44,7 @@
 #define UPROBE_FIX_RIP		0x04	/* a scratch register stood in for RIP */
 #define UPROBE_FIX_POPF		0x08	/* the instruction set TF itself: leave TF alone */
 #define UPROBE_FIX_BRANCH	0x10	/* the slot's call targets its own next instruction */
+#define UPROBE_FIX_PUSHF	0x20	/* the pushed flags hold our TF: take it out */
 
 /* ---------------------------------------------------------------------------- */
 /* Stepped kinds.                                                               */
@@ -75,6 +76,15 @@ int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 		regs->ip += moved;
 	if (aup->fixups & UPROBE_FIX_BRANCH)
 		regs->ip += aup->target;
+	if ((aup->fixups & UPROBE_FIX_PUSHF) && !utask->autask.saved_tf) {
+		u16 low;	/* TF is bit 8, in the low word of any push's size */
+
+		if (copy_from_user(&low, (void __user *)regs->sp, sizeof(low)))
+			return -EFAULT;
+		low &= ~X86_EFLAGS_TF;
+		if (copy_to_user((void __user *)regs->sp, &low, sizeof(low)))
+			return -EFAULT;
+	}
 	if (aup->fixups & UPROBE_FIX_CALL) {
 		unsigned int size = stack_word(regs);
 		unsigned long ret = 0;
@@ -210,6 +220,9 @@ static int choose_stepping(struct arch_uprobe *aup, struct insn *insn)
 		switch (op) {
 		case 0xc2: case 0xc3:		/* ret: ip comes from the stack */
 			aup->fixups = 0;
+			break;
+		case 0x9c:			/* pushf */
+			aup->fixups |= UPROBE_FIX_PUSHF;
 			break;
 		case 0x9d:			/* popf */
 			aup->fixups |= UPROBE_FIX_POPF;
@@ -457,13 +470,18 @@ int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	return 0;
 }
 
-static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs)
+/*
+ * TF afterwards is the program's: what it had before, or, after a popf that ran
+ * (@done), what the popf loaded. A popf cut short loaded nothing.
+ */
+static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs, bool done)
 {
 	struct uprobe_task *utask = current->utask;
+	bool popf_ran = done && (aup->fixups & UPROBE_FIX_POPF);
 
 	current->thread.trap_nr = utask->autask.saved_trap_nr;
 	current->thread.virtual_dr6 = utask->autask.saved_dr6;
-	if (!utask->autask.saved_tf && !(aup->fixups & UPROBE_FIX_POPF))
+	if (!utask->autask.saved_tf && !popf_ran)
 		regs->flags &= ~X86_EFLAGS_TF;
 	if (test_tsk_thread_flag(current, TIF_BLOCKSTEP))
 		set_task_blockstep(current, true);
@@ -490,7 +508,7 @@ int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	WARN_ON_ONCE(arch_uprobe_xol_was_trapped(current));
 	if (aup->ops->post_xol)
 		err = aup->ops->post_xol(aup, regs);
-	restore_step_state(aup, regs);
+	restore_step_state(aup, regs, true);
 	/* Unprobed, a #DB came only for the debugger's step or a data breakpoint. */
 	if (debugger_step || hits)
 		report_debug_trap(regs, hits | (debugger_step ? DR_STEP : 0));
@@ -507,7 +525,7 @@ void arch_uprobe_abort_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	if (aup->ops->abort)
 		aup->ops->abort(aup, regs);
 	regs->ip = current->utask->vaddr;
-	restore_step_state(aup, regs);
+	restore_step_state(aup, regs, false);
 }
 
 /**

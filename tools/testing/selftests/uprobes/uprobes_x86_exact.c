@@ -6,10 +6,15 @@
  *  - hardware watchpoints (ptrace DR0-DR7): a probed load or store that touches a
  *    watched variable gives the debugger the same SIGTRAPs, with the same si_code,
  *    DR6 and instruction pointer; a probed instruction that does not touch it gives
- *    none; a single-step through a watched store reports step and hit together.
+ *    none; a single-step through a watched store reports step and hit together;
+ *  - the trap flag of our single-step: a probed pushf that cannot be emulated (its
+ *    stack page not present, or copy-on-write after fork) pushes the flags the
+ *    program has, a popf cut short by a fault leaves TF as it was, and under a
+ *    debugger's single-step pushf pushes the debugger's TF as natively.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -57,6 +62,15 @@ void store_rip(int v);
 int load_ptr(int *p);
 extern char store_ptr_insn[], store_rip_insn[], load_ptr_insn[];
 
+/*
+ * pushf_at(top) runs pushfq with the stack pointer at @top, with known arithmetic
+ * flags (those of xor), and returns the word it pushed. popf_at(p) runs popfq with
+ * the stack pointer at @p.
+ */
+unsigned long pushf_at(void *top);
+void popf_at(void *p);
+extern char pushf_at_insn[], popf_at_insn[];
+
 asm(".pushsection .text\n"
 	".p2align 4\n"
 	".globl store_ptr, store_ptr_insn\n"
@@ -82,6 +96,30 @@ asm(".pushsection .text\n"
 	"	mov (%rdi), %eax\n"
 	"	ret\n"
 	".size load_ptr, . - load_ptr\n"
+	".p2align 4\n"
+	".globl pushf_at, pushf_at_insn\n"
+	".type pushf_at, @function\n"
+	"pushf_at:\n"
+	"	mov %rsp, %rcx\n"
+	"	mov %rdi, %rsp\n"
+	"	xor %edx, %edx\n"
+	"pushf_at_insn:\n"
+	"	pushfq\n"
+	"	pop %rax\n"
+	"	mov %rcx, %rsp\n"
+	"	ret\n"
+	".size pushf_at, . - pushf_at\n"
+	".p2align 4\n"
+	".globl popf_at, popf_at_insn\n"
+	".type popf_at, @function\n"
+	"popf_at:\n"
+	"	mov %rsp, %rcx\n"
+	"	mov %rdi, %rsp\n"
+	"popf_at_insn:\n"
+	"	popfq\n"
+	"	mov %rcx, %rsp\n"
+	"	ret\n"
+	".size popf_at, . - popf_at\n"
 	".popsection\n");
 
 /* The file offset of @addr, an address in the test binary's text. */
@@ -110,7 +148,16 @@ static int probe_at(const char *exe, const char *event, const void *addr)
 /* ---------------------------------------------------------------------------- */
 /* Hardware watchpoints.                                                        */
 
-enum watch_body { STORE_PTR, STORE_RIP, LOAD_PTR, STORE_OTHER };
+enum watch_body { STORE_PTR, STORE_RIP, LOAD_PTR, STORE_OTHER, PUSHF_FRESH };
+
+/* A page of this process that has never been touched: not present yet. */
+static void *fresh_page(void)
+{
+	void *p = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
 
 /* What the tracer saw: each SIGTRAP's si_code, DR6 and ip, and DR6 at the end. */
 struct watch_log {
@@ -122,15 +169,25 @@ struct watch_log {
 	int status;
 };
 
-/* Exits with 0. With @stepped, each call comes after a SIGUSR1, from which the tracer steps. */
+/*
+ * Exits with 0, or for PUSHF_FRESH with bits 8-15 of every pushed word or'ed. With
+ * @stepped, each call comes after a SIGUSR1, from which the tracer steps.
+ */
 static void watch_child(enum watch_body body, bool stepped)
 {
-	int i, sum = 0;
+	int i, sum = 0, flag_bits = 0, page_size = getpagesize();
+	char *page = NULL;
 
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
 		_exit(100);
 	raise(SIGSTOP);
 	for (i = 0; i < NR_CALLS; i++) {
+		/* Before the kill(): the tracer steps only what follows it. */
+		if (body == PUSHF_FRESH) {
+			page = fresh_page();
+			if (!page)
+				_exit(102);
+		}
 		if (stepped)
 			kill(getpid(), SIGUSR1);
 		switch (body) {
@@ -146,10 +203,13 @@ static void watch_child(enum watch_body body, bool stepped)
 		case STORE_OTHER:
 			store_ptr(&other_var, i);
 			break;
+		case PUSHF_FRESH:
+			flag_bits |= pushf_at(page + page_size) >> 8 & 0xff;
+			break;
 		}
 	}
 	raise(SIGSTOP);		/* the tracer reads DR6 here */
-	_exit(sum ? 101 : 0);
+	_exit(sum ? 101 : flag_bits);
 }
 
 static int poke_dr(pid_t pid, int nr, unsigned long val)
@@ -357,6 +417,144 @@ TEST_F(watch, single_step_watched_store)
 	}
 	EXPECT_TRUE(WIFEXITED(probed.status) && WEXITSTATUS(probed.status) == 0);
 	EXPECT_EQ(NR_CALLS, probe_hits("watch_step"));
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Our trap flag stays ours.                                                    */
+
+#define X86_TF		0x100UL
+
+FIXTURE(trap_flag) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(trap_flag)
+{
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(trap_flag)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+/* pushf onto a page that is not present yet: the probed word is the native one. */
+TEST_F(trap_flag, pushf_page_not_present)
+{
+	unsigned long native, probed;
+	char *page;
+	int i;
+
+	page = fresh_page();
+	ASSERT_NE(NULL, page);
+	native = pushf_at(page + getpagesize());
+	EXPECT_EQ(0, native & X86_TF);
+	ASSERT_EQ(0, probe_at(self->exe, "tf_pushf", pushf_at_insn));
+	for (i = 0; i < 3; i++) {
+		page = fresh_page();
+		ASSERT_NE(NULL, page);
+		probed = pushf_at(page + getpagesize());
+		EXPECT_EQ(native, probed) {
+			TH_LOG("pushed %#lx, natively %#lx", probed, native);
+		}
+	}
+	EXPECT_EQ(3, probe_hits("tf_pushf"));
+}
+
+/* pushf onto a copy-on-write page in a forked child. */
+TEST_F(trap_flag, pushf_copy_on_write)
+{
+	unsigned long native, probed = 0;
+	int fds[2], status;
+	char *page;
+	pid_t pid;
+
+	page = fresh_page();
+	ASSERT_NE(NULL, page);
+	native = pushf_at(page + getpagesize());	/* and the page is present */
+	ASSERT_EQ(0, probe_at(self->exe, "tf_pushf_cow", pushf_at_insn));
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		unsigned long w = pushf_at(page + getpagesize());
+
+		_exit(write(fds[1], &w, sizeof(w)) == sizeof(w) ? 0 : 1);
+	}
+	close(fds[1]);
+	EXPECT_EQ(sizeof(probed), read(fds[0], &probed, sizeof(probed)));
+	close(fds[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(native, probed) {
+		TH_LOG("pushed %#lx, natively %#lx", probed, native);
+	}
+	EXPECT_EQ(1, probe_hits("tf_pushf_cow"));
+}
+
+static sigjmp_buf popf_env;
+static volatile unsigned long popf_fault_flags;
+
+static void popf_segv(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+
+	popf_fault_flags = uc->uc_mcontext.gregs[REG_EFL];
+	siglongjmp(popf_env, 1);
+}
+
+/* The flags a SIGSEGV handler sees when popf faults on a PROT_NONE page. */
+static int popf_fault(unsigned long *flags)
+{
+	struct sigaction sa = { .sa_sigaction = popf_segv, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction old;
+	void *guard;
+
+	guard = mmap(NULL, getpagesize(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (guard == MAP_FAILED || sigaltstack(&ss, NULL) || sigaction(SIGSEGV, &sa, &old))
+		return -1;
+	popf_fault_flags = ~0UL;
+	if (!sigsetjmp(popf_env, 1))
+		popf_at(guard);
+	sigaction(SIGSEGV, &old, NULL);
+	munmap(guard, getpagesize());
+	*flags = popf_fault_flags;
+	return 0;
+}
+
+/* A popf cut short by its fault: the handler sees the program's TF, not ours. */
+TEST_F(trap_flag, popf_cut_short)
+{
+	unsigned long native, probed;
+
+	ASSERT_EQ(0, popf_fault(&native));
+	EXPECT_EQ(0, native & X86_TF);
+	ASSERT_EQ(0, probe_at(self->exe, "tf_popf", popf_at_insn));
+	ASSERT_EQ(0, popf_fault(&probed));
+	EXPECT_EQ(native & X86_TF, probed & X86_TF) {
+		TH_LOG("flags in the handler %#lx, natively %#lx", probed, native);
+	}
+	EXPECT_EQ(1, probe_hits("tf_popf"));
+}
+
+/*
+ * A debugger single-steps pushf onto a page not present (and a watchpoint is armed,
+ * so nothing is emulated): the word holds its TF, as natively.
+ */
+TEST_F(trap_flag, pushf_debugger_step)
+{
+	struct watch_log native, probed;
+
+	ASSERT_EQ(0, watch_run(PUSHF_FRESH, DR_RW_WRITE, pushf_at_insn, &native));
+	EXPECT_TRUE(WIFEXITED(native.status) && (WEXITSTATUS(native.status) & 1));
+	ASSERT_EQ(0, probe_at(self->exe, "tf_pushf_step", pushf_at_insn));
+	ASSERT_EQ(0, watch_run(PUSHF_FRESH, DR_RW_WRITE, pushf_at_insn, &probed));
+	EXPECT_SAME_WATCH(native, probed, NR_CALLS);
+	EXPECT_EQ(NR_CALLS, probe_hits("tf_pushf_step"));
 }
 
 #else /* !__x86_64__ */
