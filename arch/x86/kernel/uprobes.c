@@ -814,9 +814,13 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
  * @vma: the text mapping; its mm's mmap_lock held for writing
  * @vaddr: the site
  *
- * Nothing happens unless the site holds a jump to the stub slot bound to it (a jump
- * of the program's own is not ours). A task already in the stub still comes back
- * through sys_uprobe(), which finds the site by the slot.
+ * Nothing happens unless the tail of the site is a displacement to the stub slot
+ * bound to it (a jump of the program's own is not ours). The site may hold the jump,
+ * or an int3 over it: an optimization whose last page switch failed and whose undo
+ * failed too, or a debugger's breakpoint written over our jump. Either way it leaves
+ * as the int3 over the nop's own tail, which a removal then takes out as any
+ * breakpoint. A task already in the stub still comes back through sys_uprobe(),
+ * which finds the site by the slot.
  */
 void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			    unsigned long vaddr)
@@ -828,14 +832,15 @@ void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	mmap_assert_write_locked(mm);
 	if (!aup->nop5 || offset_in_page(vaddr) > PAGE_SIZE - NOP5_LEN)
 		return;
-	if (ubp_read(mm, vaddr, now, NOP5_LEN) || now[0] != jmp)
+	if (ubp_read(mm, vaddr, now, NOP5_LEN) || (now[0] != jmp && now[0] != swbp))
 		return;
 	memcpy(&disp, now + 1, sizeof(disp));
 	if (ubp_stub_site(mm, vaddr + NOP5_LEN + disp) != vaddr)
 		return;
 
-	if (ubp_set_insn(vma, vaddr, &jmp, &swbp, 1) != UBP_WRITTEN)
+	if (now[0] == jmp && ubp_set_insn(vma, vaddr, &jmp, &swbp, 1) != UBP_WRITTEN)
 		return;
+	/* A CPU may still run a jump it fetched before someone else's int3 too. */
 	text_poke_sync();	/* every CPU traps before the tail changes */
 	ubp_set_insn(vma, vaddr + 1, now + 1, aup->insn + 1, NOP5_LEN - 1);
 	text_poke_sync();	/* and sees the tail before the int3 may go */

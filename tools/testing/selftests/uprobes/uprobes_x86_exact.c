@@ -10,7 +10,10 @@
  *  - the trap flag of our single-step: a probed pushf that cannot be emulated (its
  *    stack page not present, or copy-on-write after fork) pushes the flags the
  *    program has, a popf cut short by a fault leaves TF as it was, and under a
- *    debugger's single-step pushf pushes the debugger's TF as natively.
+ *    debugger's single-step pushf pushes the debugger's TF as natively;
+ *  - a 5-byte nop site made a jump and then an int3 over the jump (a debugger's
+ *    breakpoint, or a failed page switch) gets all five bytes of the file back when
+ *    its probe goes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,6 +74,9 @@ unsigned long pushf_at(void *top);
 void popf_at(void *p);
 extern char pushf_at_insn[], popf_at_insn[];
 
+/* nop5_fn(x) returns x + 1; its entry is the 5-byte nop of a USDT site. */
+long nop5_fn(long x);
+
 asm(".pushsection .text\n"
 	".p2align 4\n"
 	".globl store_ptr, store_ptr_insn\n"
@@ -120,6 +126,14 @@ asm(".pushsection .text\n"
 	"	mov %rcx, %rsp\n"
 	"	ret\n"
 	".size popf_at, . - popf_at\n"
+	".p2align 4\n"
+	".globl nop5_fn\n"
+	".type nop5_fn, @function\n"
+	"nop5_fn:\n"
+	"	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"
+	"	lea 1(%rdi), %rax\n"
+	"	ret\n"
+	".size nop5_fn, . - nop5_fn\n"
 	".popsection\n");
 
 /* The file offset of @addr, an address in the test binary's text. */
@@ -555,6 +569,86 @@ TEST_F(trap_flag, pushf_debugger_step)
 	ASSERT_EQ(0, watch_run(PUSHF_FRESH, DR_RW_WRITE, pushf_at_insn, &probed));
 	EXPECT_SAME_WATCH(native, probed, NR_CALLS);
 	EXPECT_EQ(NR_CALLS, probe_hits("tf_pushf_step"));
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Removal restores the whole 5-byte nop.                                       */
+
+FIXTURE(nop5_removal) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(nop5_removal)
+{
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(nop5_removal)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+static void nop5_child(void)
+{
+	long i, bad = 0;
+
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(100);
+	for (i = 0; i < 10; i++)
+		bad += nop5_fn(i) != i + 1;
+	raise(SIGSTOP);		/* the tracer writes its int3 and removes the probe */
+	for (i = 0; i < 10; i++)
+		bad += nop5_fn(i) != i + 1;
+	_exit(bad ? 1 : 0);
+}
+
+/*
+ * The site is a jump to the stub; a debugger writes int3 over the jump's opcode
+ * (PTRACE_POKETEXT), so that the site is int3 + rel32; then the probe goes. The text
+ * must be the file's again, all five bytes, and the program must run on.
+ */
+TEST_F(nop5_removal, int3_over_jump)
+{
+	static const unsigned char nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	unsigned long word, first;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, probe_at(self->exe, "nop5_removal", nop5_fn));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		nop5_child();
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP);
+
+	errno = 0;
+	word = ptrace(PTRACE_PEEKTEXT, pid, nop5_fn, NULL);
+	ASSERT_EQ(0, errno);
+	EXPECT_EQ(0xe9, word & 0xff) {
+		TH_LOG("the site was not made a jump: %#lx", word);
+	}
+	word = (word & ~0xffUL) | 0xcc;
+	ASSERT_EQ(0, ptrace(PTRACE_POKETEXT, pid, nop5_fn, (void *)word));
+
+	ASSERT_EQ(0, probe_enable("nop5_removal", false));
+	ASSERT_EQ(0, probe_del("nop5_removal"));
+	errno = 0;
+	word = ptrace(PTRACE_PEEKTEXT, pid, nop5_fn, NULL);
+	ASSERT_EQ(0, errno);
+	EXPECT_EQ(0, memcmp(&word, nop5, sizeof(nop5))) {
+		TH_LOG("site after removal: %#lx", word);
+	}
+	EXPECT_EQ(0, proc_text_diff(pid, self->exe, &first)) {
+		TH_LOG("text differs from the file at %#lx", first);
+	}
+	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, NULL, NULL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("child status %#x", status);
+	}
 }
 
 #else /* !__x86_64__ */
