@@ -157,6 +157,12 @@ static bool insn_refused(struct insn *insn)
 		case 0x0b: case 0xb9: case 0xff:		/* ud2, ud1, ud0 */
 		case 0x34: case 0x35:				/* sysenter, sysexit */
 		case 0x00:					/* sldt, ltr, ... */
+		/*
+		 * sgdt, sidt, smsw, ...: under UMIP the kernel emulates some of them
+		 * for user space and moves ip on from where the instruction ran, in
+		 * a slot's copy past bytes that are not the program's.
+		 */
+		case 0x01:
 		case 0x06: case 0x08: case 0x09: case 0x30: case 0x32: case 0x33: /* privileged */
 		case 0x20 ... 0x23:				/* mov to/from cr, dr */
 			return true;

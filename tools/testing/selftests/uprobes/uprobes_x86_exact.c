@@ -13,7 +13,9 @@
  *    debugger's single-step pushf pushes the debugger's TF as natively;
  *  - a 5-byte nop site made a jump and then an int3 over the jump (a debugger's
  *    breakpoint, or a failed page switch) gets all five bytes of the file back when
- *    its probe goes.
+ *    its probe goes;
+ *  - system instructions of the 0f 01 group (smsw, sgdt, ...), which UMIP emulates
+ *    for user space, are refused as stock refuses them, and run unchanged.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,6 +75,10 @@ extern char store_ptr_insn[], store_rip_insn[], load_ptr_insn[];
 unsigned long pushf_at(void *top);
 void popf_at(void *p);
 extern char pushf_at_insn[], popf_at_insn[];
+
+/* smsw_fn() returns what smsw stores (the machine status word, or UMIP's answer). */
+unsigned long smsw_fn(void);
+extern char smsw_insn[];
 
 /* nop5_fn(x) returns x + 1; its entry is the 5-byte nop of a USDT site. */
 long nop5_fn(long x);
@@ -134,6 +140,15 @@ asm(".pushsection .text\n"
 	"	lea 1(%rdi), %rax\n"
 	"	ret\n"
 	".size nop5_fn, . - nop5_fn\n"
+	".p2align 4\n"
+	".globl smsw_fn, smsw_insn\n"
+	".type smsw_fn, @function\n"
+	"smsw_fn:\n"
+	"	xor %eax, %eax\n"
+	"smsw_insn:\n"
+	"	smsw %eax\n"
+	"	ret\n"
+	".size smsw_fn, . - smsw_fn\n"
 	".popsection\n");
 
 /* The file offset of @addr, an address in the test binary's text. */
@@ -649,6 +664,38 @@ TEST_F(nop5_removal, int3_over_jump)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		TH_LOG("child status %#x", status);
 	}
+}
+
+/* ---------------------------------------------------------------------------- */
+/* The 0f 01 group is refused.                                                  */
+
+FIXTURE(refused) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(refused)
+{
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(refused)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+/* smsw (0f 01 /4): enabling its probe fails with ENOTSUPP; the program runs as before. */
+TEST_F(refused, smsw)
+{
+	unsigned long native = smsw_fn();
+	long off = text_offset(self->exe, smsw_insn);
+
+	ASSERT_LT(0, off);
+	ASSERT_EQ(0, probe_add("p:%s/refused_smsw %s:0x%lx", PROBE_GROUP, self->exe, off));
+	EXPECT_EQ(-524, probe_enable("refused_smsw", true));	/* ENOTSUPP */
+	EXPECT_EQ(native, smsw_fn());
+	EXPECT_GE(0, probe_hits("refused_smsw"));
 }
 
 #else /* !__x86_64__ */
