@@ -313,14 +313,11 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
  */
 static bool emulation_mode_matches(struct arch_uprobe *aup, struct pt_regs *regs)
 {
-	unsigned short ds;
-
 	if (aup->mode64)
 		return user_64bit_mode(regs);
-	if (IS_ENABLED(CONFIG_X86_64) && (regs->cs != __USER32_CS || regs->ss != __USER_DS))
-		return false;
-	savesegment(ds, ds);
-	return ds == __USER_DS;
+	/* __USER32_CS is __USER_CS on a 32-bit kernel. */
+	return regs->cs == __USER32_CS && regs->ss == __USER_DS &&
+	       user_data_segment(regs) == __USER_DS;
 }
 
 /*
