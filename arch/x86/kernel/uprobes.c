@@ -712,6 +712,12 @@ sigill:
  * sys_uprobe() to put back, and enters the kernel, which returns to the site's next
  * instruction. Flags are untouched until the syscall (lea and push leave them), so
  * the flags the kernel saves are the program's.
+ *
+ * The call may not run: a tracer emulating the task's system calls (PTRACE_SYSEMU)
+ * skips it, and sys_uprobe() itself may refuse it. Then the stub puts the
+ * registers and the stack pointer back (pop and lea leave the flags, which the
+ * kernel returned as they were) and traps at its int3, which the breakpoint path
+ * takes for a hit at the site (uprobe_get_swbp_addr()).
  */
 static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
 	0x48, 0x8d, 0x64, 0x24, 0x80,		/* lea -0x80(%rsp), %rsp */
@@ -720,12 +726,62 @@ static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
 	0x50,					/* push %rax */
 	0xb8, __NR_uprobe & 0xff, __NR_uprobe >> 8, 0, 0,	/* mov $nr, %eax */
 	0x0f, 0x05,				/* syscall */
-	0x0f, 0x0b,				/* ud2: reached only if the call was refused */
-	[18 ... UBP_STUB_SLOT_BYTES - 1] = UPROBE_SWBP_INSN,
+	0x58,					/* pop %rax: the call did not run */
+	0x41, 0x5b,				/* pop %r11 */
+	0x59,					/* pop %rcx */
+	0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0,	/* lea 0x80(%rsp), %rsp */
+	[28 ... UBP_STUB_SLOT_BYTES - 1] = UPROBE_SWBP_INSN,
 };
 
 /* Where the system call leaves ip: right after it, 16 bytes into the slot. */
 #define NOP5_STUB_SYSCALL_END	16
+/* The int3 a stub whose call did not run traps at. */
+#define NOP5_STUB_FALLBACK	28
+
+/**
+ * uprobe_get_swbp_addr - the address of the breakpoint behind an int3 trap
+ * @regs: the task's registers at the trap
+ *
+ * The int3 of a stub slot whose system call did not run stands for the breakpoint
+ * of the slot's site: the task is then back in the state it had at the site.
+ *
+ * Return: the breakpoint's address.
+ */
+unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
+{
+	unsigned long bp = regs->ip - UPROBE_SWBP_INSN_SIZE, site;
+	struct mm_struct *mm = current->mm;
+
+	/* The stub list needs no lock: see struct ubp_stub_page. */
+	if (mm && ubp_has_stubs(mm) && user_64bit_mode(regs)) {
+		site = ubp_stub_site(mm, bp - NOP5_STUB_FALLBACK);
+		if (site)
+			return site;
+	}
+	return bp;
+}
+
+/*
+ * Does a tracer emulate the system calls of a thread of this process (PTRACE_SYSEMU:
+ * UML, gVisor's ptrace platform)? Then a stub's call would reach the tracer, as a
+ * call the program never made, and not sys_uprobe(): such a process keeps its
+ * breakpoints.
+ */
+static bool syscalls_emulated(void)
+{
+	struct task_struct *t;
+	bool found = false;
+
+	rcu_read_lock();
+	for_each_thread(current, t) {
+		if (test_task_syscall_work(t, SYSCALL_EMU)) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
 
 /* What the stub pushed, lowest address first. */
 struct nop5_saved_regs {
@@ -778,7 +834,9 @@ bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
  * @vma: the text mapping; its mm's mmap_lock held for writing
  * @vaddr: the site
  *
- * Nothing happens unless the site holds our breakpoint over the nop's tail.
+ * Nothing happens unless the site holds our breakpoint over the nop's tail. While a
+ * thread of the process has its system calls emulated, the other way round: a jump
+ * made before (the hit came through the stub's fallback) becomes a breakpoint again.
  */
 void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			  unsigned long vaddr)
@@ -789,6 +847,10 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	s32 disp;
 
 	mmap_assert_write_locked(mm);
+	if (syscalls_emulated()) {
+		arch_uprobe_unoptimize(aup, vma, vaddr);
+		return;
+	}
 	if (ubp_read(mm, vaddr, now, NOP5_LEN) || now[0] != swbp ||
 	    memcmp(now + 1, aup->insn + 1, NOP5_LEN - 1))
 		return;
@@ -870,7 +932,7 @@ SYSCALL_DEFINE0(uprobe)
 	if (!site)
 		return -ENXIO;
 	if (copy_from_user(&saved, (void __user *)regs->sp, sizeof(saved)))
-		return -EFAULT;	/* the stub's ud2 then ends the task */
+		return -EFAULT;	/* the stub's fallback faults on the same stack */
 
 	regs->ax = saved.ax;
 	regs->r11 = saved.r11;

@@ -15,7 +15,10 @@
  *    breakpoint, or a failed page switch) gets all five bytes of the file back when
  *    its probe goes;
  *  - system instructions of the 0f 01 group (smsw, sgdt, ...), which UMIP emulates
- *    for user space, are refused as stock refuses them, and run unchanged.
+ *    for user space, are refused as stock refuses them, and run unchanged;
+ *  - a process whose system calls a tracer emulates (PTRACE_SYSEMU, as UML does)
+ *    runs a probed 5-byte nop site correctly, and its tracer sees no stub call
+ *    (or one, when the site was made a jump before the emulation began).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -696,6 +700,140 @@ TEST_F(refused, smsw)
 	EXPECT_EQ(-524, probe_enable("refused_smsw", true));	/* ENOTSUPP */
 	EXPECT_EQ(native, smsw_fn());
 	EXPECT_GE(0, probe_hits("refused_smsw"));
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Tracers that emulate system calls.                                           */
+
+#ifndef PTRACE_SYSEMU
+#define PTRACE_SYSEMU		31
+#endif
+#define NR_UPROBE		336
+
+FIXTURE(sysemu) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(sysemu)
+{
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(sysemu)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+/*
+ * Calls the site 10 times before the tracer emulates its system calls (@before)
+ * and 10 times after, then exits with the number of wrong results: a system call the
+ * tracer (below) takes for the exit.
+ */
+static void sysemu_child(bool before)
+{
+	long i, bad = 0;
+
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(100);
+	for (i = 0; before && i < 10; i++)
+		bad += nop5_fn(i) != i + 1;
+	/* Not raise(): it makes more system calls after the stop. */
+	kill(getpid(), SIGSTOP);
+	for (i = 0; i < 10; i++)
+		bad += nop5_fn(i) != i + 1;
+	_exit(bad);
+}
+
+struct sysemu_log {
+	int uprobe_calls;	/* system call 336 seen */
+	int other_calls;	/* neither 336 nor the exit */
+	long exit_code;		/* the exit's argument, or -1 */
+	int signal;		/* a signal that stopped the child, or 0 */
+};
+
+/* A tracer in the manner of UML: every system call of the child is emulated. */
+static int sysemu_run(bool before, struct sysemu_log *log)
+{
+	int status;
+	pid_t pid;
+
+	memset(log, 0, sizeof(*log));
+	log->exit_code = -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		sysemu_child(before);
+	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status) ||
+	    ptrace(PTRACE_SETOPTIONS, pid, NULL,
+		   (void *)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)))
+		goto kill;
+	for (;;) {
+		struct user_regs_struct regs;
+
+		if (ptrace(PTRACE_SYSEMU, pid, NULL, NULL) || waitpid(pid, &status, 0) != pid)
+			goto kill;
+		if (!WIFSTOPPED(status))
+			goto kill;
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+			log->signal = WSTOPSIG(status);
+			break;
+		}
+		if (ptrace(PTRACE_GETREGS, pid, NULL, &regs))
+			goto kill;
+		if (regs.orig_rax == SYS_exit || regs.orig_rax == SYS_exit_group) {
+			log->exit_code = regs.rdi;
+			break;
+		}
+		if (regs.orig_rax == NR_UPROBE)
+			log->uprobe_calls++;
+		else
+			log->other_calls++;
+		/* Unknown to this "kernel". */
+		regs.rax = -ENOSYS;
+		if (ptrace(PTRACE_SETREGS, pid, NULL, &regs))
+			goto kill;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return 0;
+kill:
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* The site is hit first under the emulation: it stays a breakpoint. */
+TEST_F(sysemu, hit_under_sysemu)
+{
+	struct sysemu_log log;
+
+	ASSERT_EQ(0, probe_at(self->exe, "sysemu_nop5", nop5_fn));
+	ASSERT_EQ(0, sysemu_run(false, &log));
+	EXPECT_EQ(0, log.signal);
+	EXPECT_EQ(0, log.exit_code);
+	EXPECT_EQ(0, log.uprobe_calls);
+	EXPECT_EQ(0, log.other_calls);
+	EXPECT_EQ(10, probe_hits("sysemu_nop5"));
+}
+
+/*
+ * The site became a jump before the emulation began: the first hit under it comes
+ * back through the stub's fallback and makes the site a breakpoint again.
+ */
+TEST_F(sysemu, optimized_before_sysemu)
+{
+	struct sysemu_log log;
+
+	ASSERT_EQ(0, probe_at(self->exe, "sysemu_nop5", nop5_fn));
+	ASSERT_EQ(0, sysemu_run(true, &log));
+	EXPECT_EQ(0, log.signal);
+	EXPECT_EQ(0, log.exit_code);
+	EXPECT_GE(1, log.uprobe_calls);
+	EXPECT_EQ(0, log.other_calls);
+	EXPECT_EQ(20, probe_hits("sysemu_nop5"));
 }
 
 #else /* !__x86_64__ */
