@@ -19,6 +19,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
+#include <linux/smp.h>
 #include <linux/syscalls.h>
 #include <linux/uaccess.h>
 #include <linux/ubp.h>
@@ -29,7 +30,7 @@
 #include <asm/mmu_context.h>
 #include <asm/processor.h>
 #include <asm/shstk.h>
-#include <asm/text-patching.h>
+#include <asm/sync_core.h>
 #include <asm/traps.h>
 #include <asm/unistd.h>
 
@@ -822,11 +823,28 @@ bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
 /*
  * Cross-modifying code: other CPUs may run the site while it changes. Each step
  * leaves bytes that are correct to run whatever a CPU fetched before, and between
- * steps every CPU serializes (text_poke_sync() runs sync_core() on each), so that
- * none still holds bytes from two steps back. Byte 0 stays int3 while the tail
- * changes: a CPU that reaches the site then traps, and the breakpoint path emulates
- * the nop.
+ * steps every CPU that may run the mm serializes (sync_mm_cpus()), so that none
+ * still holds bytes from two steps back. Byte 0 stays int3 while the tail changes:
+ * a CPU that reaches the site then traps, and the breakpoint path emulates the nop.
  */
+
+static void sync_core_ipi(void *unused)
+{
+	sync_core();
+}
+
+/*
+ * Serialize the CPUs that may hold instructions of @mm: those in mm_cpumask(), which
+ * x86 keeps for TLB shootdowns. A CPU sets its bit before it loads the mm's CR3
+ * (switch_mm_irqs_off()) and keeps it while the mm is loaded, lazily too; a CPU
+ * whose bit is clear can only run the mm after that CR3 write, which serializes it,
+ * and then fetches the bytes of the new page (the page switch flushed the old one
+ * from the TLBs). So other CPUs, isolated ones included, are left alone.
+ */
+static void sync_mm_cpus(struct mm_struct *mm)
+{
+	on_each_cpu_mask(mm_cpumask(mm), sync_core_ipi, NULL, true);
+}
 
 /**
  * arch_uprobe_optimize - turn the breakpoint on a 5-byte nop into a jump to a stub
@@ -861,16 +879,16 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	disp = slot - (vaddr + NOP5_LEN);
 	memcpy(rel, &disp, sizeof(rel));
 
-	text_poke_sync();	/* nobody still runs the nop from before the int3 */
+	sync_mm_cpus(mm);	/* nobody still runs the nop from before the int3 */
 	if (ubp_set_insn(vma, vaddr + 1, aup->insn + 1, rel, sizeof(rel)) != UBP_WRITTEN)
 		return;
-	text_poke_sync();	/* every CPU sees the tail before the jump opcode */
+	sync_mm_cpus(mm);	/* every CPU sees the tail before the jump opcode */
 	if (ubp_set_insn(vma, vaddr, &swbp, &jmp, 1) != UBP_WRITTEN) {
 		/* No memory for the page walk: back to a plain breakpoint. */
 		ubp_set_insn(vma, vaddr + 1, rel, aup->insn + 1, sizeof(rel));
 		return;
 	}
-	text_poke_sync();	/* and now every CPU jumps */
+	sync_mm_cpus(mm);	/* and now every CPU jumps */
 }
 
 /**
@@ -906,9 +924,9 @@ void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	if (now[0] == jmp && ubp_set_insn(vma, vaddr, &jmp, &swbp, 1) != UBP_WRITTEN)
 		return;
 	/* A CPU may still run a jump it fetched before someone else's int3 too. */
-	text_poke_sync();	/* every CPU traps before the tail changes */
+	sync_mm_cpus(mm);	/* every CPU traps before the tail changes */
 	ubp_set_insn(vma, vaddr + 1, now + 1, aup->insn + 1, NOP5_LEN - 1);
-	text_poke_sync();	/* and sees the tail before the int3 may go */
+	sync_mm_cpus(mm);	/* and sees the tail before the int3 may go */
 }
 
 /*

@@ -18,10 +18,13 @@
  *    for user space, are refused as stock refuses them, and run unchanged;
  *  - a process whose system calls a tracer emulates (PTRACE_SYSEMU, as UML does)
  *    runs a probed 5-byte nop site correctly, and its tracer sees no stub call
- *    (or one, when the site was made a jump before the emulation began).
+ *    (or one, when the site was made a jump before the emulation began);
+ *  - making 5-byte nop sites jumps interrupts no CPU that does not run the process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stddef.h>
@@ -79,6 +82,10 @@ extern char store_ptr_insn[], store_rip_insn[], load_ptr_insn[];
 unsigned long pushf_at(void *top);
 void popf_at(void *p);
 extern char pushf_at_insn[], popf_at_insn[];
+
+/* IPI_SITES functions of one 5-byte nop and a ret each, 16 bytes apart. */
+#define IPI_SITES	32
+extern char ipi_sites[];
 
 /* smsw_fn() returns what smsw stores (the machine status word, or UMIP's answer). */
 unsigned long smsw_fn(void);
@@ -153,6 +160,14 @@ asm(".pushsection .text\n"
 	"	smsw %eax\n"
 	"	ret\n"
 	".size smsw_fn, . - smsw_fn\n"
+	".p2align 4\n"
+	".globl ipi_sites\n"
+	"ipi_sites:\n"
+	"	.rept 32\n"
+	"	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"
+	"	ret\n"
+	"	.p2align 4\n"
+	"	.endr\n"
 	".popsection\n");
 
 /* The file offset of @addr, an address in the test binary's text. */
@@ -834,6 +849,126 @@ TEST_F(sysemu, optimized_before_sysemu)
 	EXPECT_GE(1, log.uprobe_calls);
 	EXPECT_EQ(0, log.other_calls);
 	EXPECT_EQ(20, probe_hits("sysemu_nop5"));
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Optimizing sites interrupts only the process's CPUs.                         */
+
+FIXTURE(ipi) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(ipi)
+{
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(ipi)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+/* The first byte at @addr as this process sees it (through /proc/self/mem). */
+static int mem_byte(const void *addr)
+{
+	unsigned char b;
+	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &b, 1, (off_t)(unsigned long)addr);
+	close(fd);
+	return n == 1 ? b : -1;
+}
+
+/*
+ * Function-call IPIs that are not TLB shootdowns (CAL minus TLB in /proc/interrupts)
+ * received by every CPU but @cpu, summed; -1 if they cannot be read.
+ */
+static long other_cpus_call_ipis(int cpu)
+{
+	long cal = 0, tlb = 0, *sum;
+	char line[4096], *p, *end;
+	FILE *f = fopen("/proc/interrupts", "r");
+	int col;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		p = line + strspn(line, " ");
+		if (!strncmp(p, "CAL:", 4))
+			sum = &cal;
+		else if (!strncmp(p, "TLB:", 4))
+			sum = &tlb;
+		else
+			continue;
+		p += 4;
+		for (col = 0;; col++) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (col != cpu)
+				*sum += v;
+			p = end;
+		}
+	}
+	fclose(f);
+	return cal - tlb;
+}
+
+/*
+ * A single-threaded process pinned to one CPU makes IPI_SITES sites jumps (three
+ * serializations each): the other CPUs must not be interrupted for it.
+ */
+TEST_F(ipi, optimize_stays_home)
+{
+	long off = text_offset(self->exe, ipi_sites), before, after;
+	cpu_set_t old, one;
+	int i, cpu, status;
+	char name[32];
+	pid_t pid;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "one CPU: no other CPU to leave alone");
+	ASSERT_LT(0, off);
+	for (i = 0; i < IPI_SITES; i++) {
+		snprintf(name, sizeof(name), "ipi_site%d", i);
+		ASSERT_EQ(0, probe_add("p:%s/%s %s:0x%lx", PROBE_GROUP, name, self->exe,
+				       off + 16 * i));
+	}
+	ASSERT_EQ(0, probe_enable(NULL, true));
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(old), &old));
+	cpu = sched_getcpu();
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+
+	before = other_cpus_call_ipis(cpu);
+	pid = fork();		/* a new mm that only ever ran on @cpu */
+	if (pid == 0) {
+		int jumps = 0;
+
+		for (i = 0; i < IPI_SITES; i++) {
+			((void (*)(void))(ipi_sites + 16 * i))();
+			jumps += mem_byte(ipi_sites + 16 * i) == 0xe9;
+		}
+		_exit(jumps == IPI_SITES ? 0 : 1);
+	}
+	ASSERT_LE(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	after = other_cpus_call_ipis(cpu);
+	sched_setaffinity(0, sizeof(old), &old);
+	ASSERT_LE(0, before);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("not every site became a jump");
+	}
+	TH_LOG("%d sites optimized on CPU %d: %ld call IPIs to the other CPUs",
+	       IPI_SITES, cpu, after - before);
+	EXPECT_GT(IPI_SITES, after - before);
 }
 
 #else /* !__x86_64__ */
