@@ -1638,8 +1638,12 @@ static bool run_insn_slowly(struct uprobe *uprobe, unsigned long bp_vaddr,
 	err = start_step(uprobe, bp_vaddr, regs);
 	if (!err)
 		return true;
-	/* A fatal signal (also what makes mapping the XOL area fail): the task is going. */
-	if (err != -EINTR && !fatal_signal_pending(current))
+	/*
+	 * -ENOMEM: no XOL area. Another error is the arch's own answer (its signal is
+	 * pending, or the instruction is to run again); -EINTR, or a fatal signal (what
+	 * makes mapping the area fail too), means the task is going.
+	 */
+	if (err == -ENOMEM && !fatal_signal_pending(current))
 		cannot_run_insn(uprobe, bp_vaddr, err);
 	return false;
 }

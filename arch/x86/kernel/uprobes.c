@@ -12,22 +12,27 @@
  * refused.
  */
 
+#include <linux/hw_breakpoint.h>
 #include <linux/kdebug.h>
+#include <linux/perf_event.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sizes.h>
+#include <linux/smp.h>
 #include <linux/syscalls.h>
 #include <linux/uaccess.h>
 #include <linux/ubp.h>
 #include <linux/uprobes.h>
 
+#include <asm/debugreg.h>
 #include <asm/insn.h>
 #include <asm/mmu_context.h>
 #include <asm/processor.h>
 #include <asm/shstk.h>
-#include <asm/text-patching.h>
+#include <asm/sync_core.h>
 #include <asm/trapnr.h>
+#include <asm/traps.h>
 #include <asm/unistd.h>
 
 #include "uprobes_insn.h"
@@ -41,6 +46,7 @@
 #define UPROBE_FIX_RIP		0x04	/* a scratch register stood in for RIP */
 #define UPROBE_FIX_POPF		0x08	/* the instruction set TF itself: leave TF alone */
 #define UPROBE_FIX_BRANCH	0x10	/* the slot's call targets its own next instruction */
+#define UPROBE_FIX_PUSHF	0x20	/* the pushed flags hold our TF: take it out */
 
 /* ---------------------------------------------------------------------------- */
 /* Stepped kinds.                                                               */
@@ -72,6 +78,15 @@ int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 		regs->ip += moved;
 	if (aup->fixups & UPROBE_FIX_BRANCH)
 		regs->ip += aup->target;
+	if ((aup->fixups & UPROBE_FIX_PUSHF) && !utask->autask.saved_tf) {
+		u16 low;	/* TF is bit 8, in the low word of any push's size */
+
+		if (copy_from_user(&low, (void __user *)regs->sp, sizeof(low)))
+			return -EFAULT;
+		low &= ~X86_EFLAGS_TF;
+		if (copy_to_user((void __user *)regs->sp, &low, sizeof(low)))
+			return -EFAULT;
+	}
 	if (aup->fixups & UPROBE_FIX_CALL) {
 		unsigned int size = stack_word(regs);
 		unsigned long ret = 0;
@@ -144,6 +159,12 @@ static bool insn_refused(struct insn *insn)
 		case 0x0b: case 0xb9: case 0xff:		/* ud2, ud1, ud0 */
 		case 0x34: case 0x35:				/* sysenter, sysexit */
 		case 0x00:					/* sldt, ltr, ... */
+		/*
+		 * sgdt, sidt, smsw, ...: under UMIP the kernel emulates some of them
+		 * for user space and moves ip on from where the instruction ran, in
+		 * a slot's copy past bytes that are not the program's.
+		 */
+		case 0x01:
 		case 0x06: case 0x08: case 0x09: case 0x30: case 0x32: case 0x33: /* privileged */
 		case 0x20 ... 0x23:				/* mov to/from cr, dr */
 			return true;
@@ -220,6 +241,9 @@ static int choose_stepping(struct arch_uprobe *aup, struct insn *insn)
 		case 0xc2: case 0xc3:		/* ret: ip comes from the stack */
 			aup->fixups = 0;
 			break;
+		case 0x9c:			/* pushf */
+			aup->fixups |= UPROBE_FIX_PUSHF;
+			break;
 		case 0x9d:			/* popf */
 			aup->fixups |= UPROBE_FIX_POPF;
 			break;
@@ -269,6 +293,7 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 
 	aup->ilen = insn.length;
 	aup->fixups = 0;
+	aup->mem = false;
 	aup->mode64 = x86_64;
 	aup->nop5 = x86_64 && !memcmp(aup->insn, nop5_insn, NOP5_LEN);
 	memcpy(aup->ixol, aup->insn, sizeof(aup->ixol));
@@ -302,14 +327,98 @@ int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
  */
 static bool emulation_mode_matches(struct arch_uprobe *aup, struct pt_regs *regs)
 {
-	unsigned short ds;
-
 	if (aup->mode64)
 		return user_64bit_mode(regs);
-	if (IS_ENABLED(CONFIG_X86_64) && (regs->cs != __USER32_CS || regs->ss != __USER_DS))
-		return false;
-	savesegment(ds, ds);
-	return ds == __USER_DS;
+	/* __USER32_CS is __USER_CS on a 32-bit kernel. */
+	return regs->cs == __USER32_CS && regs->ss == __USER_DS &&
+	       user_data_segment(regs) == __USER_DS;
+}
+
+/*
+ * Data breakpoints. The CPU checks every access against them, get_user() and
+ * put_user() in the kernel included, but a hit in kernel mode reaches no debugger:
+ * ptrace's breakpoints exclude the kernel, and nothing sends a signal. So an
+ * emulated load or store must report its hits itself, as the #DB after the
+ * instruction would have: for the task's ptrace watchpoints, which we can see, the
+ * emulation checks each access (uprobe_watch_access()); any other data breakpoint
+ * armed on this CPU (a perf event, CPU-wide or on the task, or the kernel's own)
+ * makes the instruction be stepped, so that the CPU reports the access itself.
+ */
+
+/* The data breakpoints (RW other than 00, instruction) enabled in DR7 here. */
+static int armed_data_breakpoints(void)
+{
+	unsigned long dr7 = this_cpu_read(cpu_dr7);
+	int i, nr = 0;
+
+	for (i = 0; i < HBP_NUM; i++) {
+		unsigned long enable = dr7 >> (i * DR_ENABLE_SIZE);
+		unsigned long rw = dr7 >> (DR_CONTROL_SHIFT + i * DR_CONTROL_SIZE);
+
+		if ((enable & (DR_LOCAL_ENABLE | DR_GLOBAL_ENABLE)) && (rw & 3) != DR_RW_EXECUTE)
+			nr++;
+	}
+	return nr;
+}
+
+/*
+ * The current task's ptrace breakpoint @i, if it is an enabled data breakpoint.
+ * Only a tracer that has stopped the task changes them (PTRACE_POKEUSER), so the task
+ * itself reads them without a lock.
+ */
+static struct perf_event *ptrace_watchpoint(int i)
+{
+	struct perf_event *bp = current->thread.ptrace_bps[i];
+
+	if (!bp || bp->attr.disabled || !(bp->attr.bp_type & HW_BREAKPOINT_RW))
+		return NULL;
+	return bp;
+}
+
+/* Are all the data breakpoints armed here the task's ptrace watchpoints? */
+static bool only_ptrace_watchpoints(int armed)
+{
+	int i;
+
+	for (i = 0; i < HBP_NUM; i++)
+		if (ptrace_watchpoint(i))
+			armed--;
+	return !armed;
+}
+
+/**
+ * uprobe_watch_access - an emulated instruction accessed user memory
+ * @addr: the linear address
+ * @size: bytes accessed
+ * @write: a store (else a load)
+ *
+ * Notes the task's ptrace watchpoints the access hits, by the rule of the debug
+ * registers: any byte of the access in the watched range, for a watchpoint of that
+ * kind (a write one sees stores; a read/write one, both).
+ */
+void uprobe_watch_access(unsigned long addr, unsigned int size, bool write)
+{
+	unsigned int kind = write ? HW_BREAKPOINT_W : HW_BREAKPOINT_R;
+	int i;
+
+	for (i = 0; i < HBP_NUM; i++) {
+		struct perf_event *bp = ptrace_watchpoint(i);
+
+		if (bp && (bp->attr.bp_type & kind) &&
+		    addr < bp->attr.bp_addr + bp->attr.bp_len && bp->attr.bp_addr < addr + size)
+			current->utask->autask.watch_hits |= DR_TRAP0 << i;
+	}
+}
+
+/*
+ * End a debugger's step, or report a data breakpoint hit, as the #DB handler would
+ * have: the debugger's DR6 holds what the CPU said (@dr6: DR_STEP and the DR_TRAPn
+ * bits), and the signal carries the matching si_code and the instruction pointer.
+ */
+static void report_debug_trap(struct pt_regs *regs, unsigned long dr6)
+{
+	current->thread.virtual_dr6 = dr6;
+	send_sigtrap(regs, 0, get_si_code(dr6));
 }
 
 /**
@@ -321,16 +430,32 @@ static bool emulation_mode_matches(struct arch_uprobe *aup, struct pt_regs *regs
  */
 bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
 {
+	struct arch_uprobe_task *autask = &current->utask->autask;
+	unsigned long dr6;
+	bool done;
+	int armed;
+
 	if (!aup->ops->emulate)
 		return false;
 	/* Relative branches mean the same in either mode, and have no step to fall to. */
 	if (aup->ops->pre_xol && !emulation_mode_matches(aup, regs))
 		return false;
-	if (!aup->ops->emulate(aup, regs))
+	autask->watch_hits = 0;
+	if (aup->mem) {
+		armed = armed_data_breakpoints();
+		/* Every kind that touches memory has a step to fall back to. */
+		if (armed && !only_ptrace_watchpoints(armed))
+			return false;
+		autask->watching = armed > 0;
+	}
+	done = aup->ops->emulate(aup, regs);
+	autask->watching = false;
+	if (!done)
 		return false;
-	/* A debugger stepping through the probed instruction expects its trap. */
-	if (regs->flags & X86_EFLAGS_TF)
-		send_sig(SIGTRAP, current, 0);
+	/* A debugger stepping through the probed instruction expects its trap too. */
+	dr6 = autask->watch_hits | (regs->flags & X86_EFLAGS_TF ? DR_STEP : 0);
+	if (dr6)
+		report_debug_trap(regs, dr6);
 	return true;
 }
 
@@ -351,6 +476,8 @@ int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	/* A trap of the stepped instruction overwrites the marker: see xol_was_trapped. */
 	saved->saved_trap_nr = thread->trap_nr;
 	thread->trap_nr = UPROBE_TRAP_NR;
+	/* The step's #DB rewrites it: see arch_uprobe_post_xol(). */
+	saved->saved_dr6 = thread->virtual_dr6;
 	/* Our TF step; a debugger's own TF or block-step is put back afterwards. */
 	saved->saved_tf = regs->flags & X86_EFLAGS_TF;
 	if (test_thread_flag(TIF_BLOCKSTEP))
@@ -360,12 +487,18 @@ int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	return 0;
 }
 
-static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs)
+/*
+ * TF afterwards is the program's: what it had before, or, after a popf that ran
+ * (@done), what the popf loaded. A popf cut short loaded nothing.
+ */
+static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs, bool done)
 {
 	struct uprobe_task *utask = current->utask;
+	bool popf_ran = done && (aup->fixups & UPROBE_FIX_POPF);
 
 	current->thread.trap_nr = utask->autask.saved_trap_nr;
-	if (!utask->autask.saved_tf && !(aup->fixups & UPROBE_FIX_POPF))
+	current->thread.virtual_dr6 = utask->autask.saved_dr6;
+	if (!utask->autask.saved_tf && !popf_ran)
 		regs->flags &= ~X86_EFLAGS_TF;
 	if (test_tsk_thread_flag(current, TIF_BLOCKSTEP))
 		set_task_blockstep(current, true);
@@ -381,14 +514,21 @@ static void restore_step_state(struct arch_uprobe *aup, struct pt_regs *regs)
 int arch_uprobe_post_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	bool debugger_step = current->utask->autask.saved_tf;
+	/*
+	 * The step's #DB (exc_debug_user()) left DR_STEP in the debugger's DR6 and, if
+	 * the stepped instruction hit data breakpoints, their bits: hw_breakpoint's
+	 * notifier runs before ours, which then stops the chain, so no signal was sent.
+	 */
+	unsigned long hits = current->thread.virtual_dr6 & DR_TRAP_BITS;
 	int err = 0;
 
 	WARN_ON_ONCE(arch_uprobe_xol_was_trapped(current));
 	if (aup->ops->post_xol)
 		err = aup->ops->post_xol(aup, regs);
-	restore_step_state(aup, regs);
-	if (debugger_step)
-		send_sig(SIGTRAP, current, 0);	/* the debugger's step ends here */
+	restore_step_state(aup, regs, true);
+	/* Unprobed, a #DB came only for the debugger's step or a data breakpoint. */
+	if (debugger_step || hits)
+		report_debug_trap(regs, hits | (debugger_step ? DR_STEP : 0));
 	return err;
 }
 
@@ -420,7 +560,7 @@ void arch_uprobe_abort_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	if (aup->ops->abort)
 		aup->ops->abort(aup, regs);
 	regs->ip = current->utask->vaddr;
-	restore_step_state(aup, regs);
+	restore_step_state(aup, regs, false);
 }
 
 /**
@@ -651,6 +791,12 @@ sigill:
  * sys_uprobe() to put back, and enters the kernel, which returns to the site's next
  * instruction. Flags are untouched until the syscall (lea and push leave them), so
  * the flags the kernel saves are the program's.
+ *
+ * The call may not run: a tracer emulating the task's system calls (PTRACE_SYSEMU)
+ * skips it, and sys_uprobe() itself may refuse it. Then the stub puts the
+ * registers and the stack pointer back (pop and lea leave the flags, which the
+ * kernel returned as they were) and traps at its int3, which the breakpoint path
+ * takes for a hit at the site (uprobe_get_swbp_addr()).
  */
 static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
 	0x48, 0x8d, 0x64, 0x24, 0x80,		/* lea -0x80(%rsp), %rsp */
@@ -659,12 +805,62 @@ static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
 	0x50,					/* push %rax */
 	0xb8, __NR_uprobe & 0xff, __NR_uprobe >> 8, 0, 0,	/* mov $nr, %eax */
 	0x0f, 0x05,				/* syscall */
-	0x0f, 0x0b,				/* ud2: reached only if the call was refused */
-	[18 ... UBP_STUB_SLOT_BYTES - 1] = UPROBE_SWBP_INSN,
+	0x58,					/* pop %rax: the call did not run */
+	0x41, 0x5b,				/* pop %r11 */
+	0x59,					/* pop %rcx */
+	0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0,	/* lea 0x80(%rsp), %rsp */
+	[28 ... UBP_STUB_SLOT_BYTES - 1] = UPROBE_SWBP_INSN,
 };
 
 /* Where the system call leaves ip: right after it, 16 bytes into the slot. */
 #define NOP5_STUB_SYSCALL_END	16
+/* The int3 a stub whose call did not run traps at. */
+#define NOP5_STUB_FALLBACK	28
+
+/**
+ * uprobe_get_swbp_addr - the address of the breakpoint behind an int3 trap
+ * @regs: the task's registers at the trap
+ *
+ * The int3 of a stub slot whose system call did not run stands for the breakpoint
+ * of the slot's site: the task is then back in the state it had at the site.
+ *
+ * Return: the breakpoint's address.
+ */
+unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
+{
+	unsigned long bp = regs->ip - UPROBE_SWBP_INSN_SIZE, site;
+	struct mm_struct *mm = current->mm;
+
+	/* The stub list needs no lock: see struct ubp_stub_page. */
+	if (mm && ubp_has_stubs(mm) && user_64bit_mode(regs)) {
+		site = ubp_stub_site(mm, bp - NOP5_STUB_FALLBACK);
+		if (site)
+			return site;
+	}
+	return bp;
+}
+
+/*
+ * Does a tracer emulate the system calls of a thread of this process (PTRACE_SYSEMU:
+ * UML, gVisor's ptrace platform)? Then a stub's call would reach the tracer, as a
+ * call the program never made, and not sys_uprobe(): such a process keeps its
+ * breakpoints.
+ */
+static bool syscalls_emulated(void)
+{
+	struct task_struct *t;
+	bool found = false;
+
+	rcu_read_lock();
+	for_each_thread(current, t) {
+		if (test_task_syscall_work(t, SYSCALL_EMU)) {
+			found = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
 
 /* What the stub pushed, lowest address first. */
 struct nop5_saved_regs {
@@ -705,11 +901,28 @@ bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
 /*
  * Cross-modifying code: other CPUs may run the site while it changes. Each step
  * leaves bytes that are correct to run whatever a CPU fetched before, and between
- * steps every CPU serializes (text_poke_sync() runs sync_core() on each), so that
- * none still holds bytes from two steps back. Byte 0 stays int3 while the tail
- * changes: a CPU that reaches the site then traps, and the breakpoint path emulates
- * the nop.
+ * steps every CPU that may run the mm serializes (sync_mm_cpus()), so that none
+ * still holds bytes from two steps back. Byte 0 stays int3 while the tail changes:
+ * a CPU that reaches the site then traps, and the breakpoint path emulates the nop.
  */
+
+static void sync_core_ipi(void *unused)
+{
+	sync_core();
+}
+
+/*
+ * Serialize the CPUs that may hold instructions of @mm: those in mm_cpumask(), which
+ * x86 keeps for TLB shootdowns. A CPU sets its bit before it loads the mm's CR3
+ * (switch_mm_irqs_off()) and keeps it while the mm is loaded, lazily too; a CPU
+ * whose bit is clear can only run the mm after that CR3 write, which serializes it,
+ * and then fetches the bytes of the new page (the page switch flushed the old one
+ * from the TLBs). So other CPUs, isolated ones included, are left alone.
+ */
+static void sync_mm_cpus(struct mm_struct *mm)
+{
+	on_each_cpu_mask(mm_cpumask(mm), sync_core_ipi, NULL, true);
+}
 
 /**
  * arch_uprobe_optimize - turn the breakpoint on a 5-byte nop into a jump to a stub
@@ -717,7 +930,9 @@ bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
  * @vma: the text mapping; its mm's mmap_lock held for writing
  * @vaddr: the site
  *
- * Nothing happens unless the site holds our breakpoint over the nop's tail.
+ * Nothing happens unless the site holds our breakpoint over the nop's tail. While a
+ * thread of the process has its system calls emulated, the other way round: a jump
+ * made before (the hit came through the stub's fallback) becomes a breakpoint again.
  */
 void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			  unsigned long vaddr)
@@ -728,6 +943,10 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	s32 disp;
 
 	mmap_assert_write_locked(mm);
+	if (syscalls_emulated()) {
+		arch_uprobe_unoptimize(aup, vma, vaddr);
+		return;
+	}
 	if (ubp_read(mm, vaddr, now, NOP5_LEN) || now[0] != swbp ||
 	    memcmp(now + 1, aup->insn + 1, NOP5_LEN - 1))
 		return;
@@ -738,16 +957,16 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	disp = slot - (vaddr + NOP5_LEN);
 	memcpy(rel, &disp, sizeof(rel));
 
-	text_poke_sync();	/* nobody still runs the nop from before the int3 */
+	sync_mm_cpus(mm);	/* nobody still runs the nop from before the int3 */
 	if (ubp_set_insn(vma, vaddr + 1, aup->insn + 1, rel, sizeof(rel)) != UBP_WRITTEN)
 		return;
-	text_poke_sync();	/* every CPU sees the tail before the jump opcode */
+	sync_mm_cpus(mm);	/* every CPU sees the tail before the jump opcode */
 	if (ubp_set_insn(vma, vaddr, &swbp, &jmp, 1) != UBP_WRITTEN) {
 		/* No memory for the page walk: back to a plain breakpoint. */
 		ubp_set_insn(vma, vaddr + 1, rel, aup->insn + 1, sizeof(rel));
 		return;
 	}
-	text_poke_sync();	/* and now every CPU jumps */
+	sync_mm_cpus(mm);	/* and now every CPU jumps */
 }
 
 /**
@@ -756,9 +975,13 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
  * @vma: the text mapping; its mm's mmap_lock held for writing
  * @vaddr: the site
  *
- * Nothing happens unless the site holds a jump to the stub slot bound to it (a jump
- * of the program's own is not ours). A task already in the stub still comes back
- * through sys_uprobe(), which finds the site by the slot.
+ * Nothing happens unless the tail of the site is a displacement to the stub slot
+ * bound to it (a jump of the program's own is not ours). The site may hold the jump,
+ * or an int3 over it: an optimization whose last page switch failed and whose undo
+ * failed too, or a debugger's breakpoint written over our jump. Either way it leaves
+ * as the int3 over the nop's own tail, which a removal then takes out as any
+ * breakpoint. A task already in the stub still comes back through sys_uprobe(),
+ * which finds the site by the slot.
  */
 void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			    unsigned long vaddr)
@@ -770,17 +993,18 @@ void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	mmap_assert_write_locked(mm);
 	if (!aup->nop5 || offset_in_page(vaddr) > PAGE_SIZE - NOP5_LEN)
 		return;
-	if (ubp_read(mm, vaddr, now, NOP5_LEN) || now[0] != jmp)
+	if (ubp_read(mm, vaddr, now, NOP5_LEN) || (now[0] != jmp && now[0] != swbp))
 		return;
 	memcpy(&disp, now + 1, sizeof(disp));
 	if (ubp_stub_site(mm, vaddr + NOP5_LEN + disp) != vaddr)
 		return;
 
-	if (ubp_set_insn(vma, vaddr, &jmp, &swbp, 1) != UBP_WRITTEN)
+	if (now[0] == jmp && ubp_set_insn(vma, vaddr, &jmp, &swbp, 1) != UBP_WRITTEN)
 		return;
-	text_poke_sync();	/* every CPU traps before the tail changes */
+	/* A CPU may still run a jump it fetched before someone else's int3 too. */
+	sync_mm_cpus(mm);	/* every CPU traps before the tail changes */
 	ubp_set_insn(vma, vaddr + 1, now + 1, aup->insn + 1, NOP5_LEN - 1);
-	text_poke_sync();	/* and sees the tail before the int3 may go */
+	sync_mm_cpus(mm);	/* and sees the tail before the int3 may go */
 }
 
 /*
@@ -804,7 +1028,7 @@ SYSCALL_DEFINE0(uprobe)
 	if (!site)
 		return -ENXIO;
 	if (copy_from_user(&saved, (void __user *)regs->sp, sizeof(saved)))
-		return -EFAULT;	/* the stub's ud2 then ends the task */
+		return -EFAULT;	/* the stub's fallback faults on the same stack */
 
 	regs->ax = saved.ax;
 	regs->r11 = saved.r11;

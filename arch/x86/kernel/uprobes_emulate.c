@@ -106,40 +106,55 @@ static bool mem_read(struct pt_regs *regs, unsigned long addr, unsigned int size
 		if (get_user(v8, (u8 __user *)addr))
 			return false;
 		*val = v8;
-		return true;
+		break;
 	case 2:
 		if (get_user(v16, (u16 __user *)addr))
 			return false;
 		*val = v16;
-		return true;
+		break;
 	case 4:
 		if (get_user(v32, (u32 __user *)addr))
 			return false;
 		*val = v32;
-		return true;
+		break;
 	default:
 		if (get_user(v64, (u64 __user *)addr))
 			return false;
 		*val = v64;
-		return true;
+		break;
 	}
+	/* What the CPU would have checked against the debug registers; see uprobes.c. */
+	if (unlikely(current->utask->autask.watching))
+		uprobe_watch_access(addr, size, false);
+	return true;
 }
 
 static bool mem_write(struct pt_regs *regs, unsigned long addr, unsigned int size,
 		      unsigned long val)
 {
+	int err;
+
 	if (would_trap_unaligned(regs, addr, size))
 		return false;
 	switch (size) {
 	case 1:
-		return !put_user((u8)val, (u8 __user *)addr);
+		err = put_user((u8)val, (u8 __user *)addr);
+		break;
 	case 2:
-		return !put_user((u16)val, (u16 __user *)addr);
+		err = put_user((u16)val, (u16 __user *)addr);
+		break;
 	case 4:
-		return !put_user((u32)val, (u32 __user *)addr);
+		err = put_user((u32)val, (u32 __user *)addr);
+		break;
 	default:
-		return !put_user((u64)val, (u64 __user *)addr);
+		err = put_user((u64)val, (u64 __user *)addr);
+		break;
 	}
+	if (err)
+		return false;
+	if (unlikely(current->utask->autask.watching))
+		uprobe_watch_access(addr, size, true);
+	return true;
 }
 
 /* The address the ModRM operand names, before any segment base. */
@@ -889,14 +904,8 @@ static bool choose_branch(struct arch_uprobe *aup, struct insn *insn)
 	return false;
 }
 
-/**
- * uprobe_choose_emulation - pick how a hit on @insn is emulated, if it can be
- * @aup: the probe's arch data: ops and operands are filled in
- * @insn: the decoded instruction
- *
- * Return: true if @aup->ops now emulates @insn; false to step it.
- */
-bool uprobe_choose_emulation(struct arch_uprobe *aup, struct insn *insn)
+/* The emulation of @insn, if it has one: ops and operands into @aup. */
+static bool choose_emulation(struct arch_uprobe *aup, struct insn *insn)
 {
 	u8 op = insn->opcode.bytes[0];
 
@@ -919,6 +928,37 @@ bool uprobe_choose_emulation(struct arch_uprobe *aup, struct insn *insn)
 	if (insn->opcode.nbytes != 1)
 		return false;
 	return choose_stack_insn(aup, insn) || choose_data_insn(aup, insn);
+}
+
+/*
+ * Does the chosen emulation load or store? Stack instructions and calls always do;
+ * moves and arithmetic when an operand is the ModRM memory operand; lea, nops and
+ * jumps never.
+ */
+static bool emulation_touches_memory(struct arch_uprobe *aup)
+{
+	const struct uprobe_insn_ops *ops = aup->ops;
+
+	if (ops == &alu_ops || ops == &mov_ops)
+		return (aup->dst == OPND_RM || aup->src == OPND_RM) &&
+		       !(aup->rm.flags & UPROBE_RM_REG);
+	return ops != &lea_ops && ops != &nop_ops && ops != &jmp_ops &&
+	       ops != &jcc_ops && ops != &loop_ops;
+}
+
+/**
+ * uprobe_choose_emulation - pick how a hit on @insn is emulated, if it can be
+ * @aup: the probe's arch data: ops, operands and @aup->mem are filled in
+ * @insn: the decoded instruction
+ *
+ * Return: true if @aup->ops now emulates @insn; false to step it.
+ */
+bool uprobe_choose_emulation(struct arch_uprobe *aup, struct insn *insn)
+{
+	if (!choose_emulation(aup, insn))
+		return false;
+	aup->mem = emulation_touches_memory(aup);
+	return true;
 }
 
 /**

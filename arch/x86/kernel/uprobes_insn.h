@@ -11,6 +11,7 @@
 #include <linux/uprobes.h>
 
 #include <asm/insn.h>
+#include <asm/segment.h>
 
 /**
  * struct uprobe_insn_ops - how one kind of instruction is handled at a hit
@@ -55,6 +56,25 @@ static inline bool task_is_64bit(struct pt_regs *regs)
 	return user_64bit_mode(regs);
 }
 
+/*
+ * The data segment the task runs with. A 32-bit kernel loads its own on entry and
+ * keeps the task's in pt_regs; a 64-bit kernel leaves a compat task's in ds.
+ */
+#ifdef CONFIG_X86_32
+static inline unsigned short user_data_segment(struct pt_regs *regs)
+{
+	return regs->ds;
+}
+#else
+static inline unsigned short user_data_segment(struct pt_regs *regs)
+{
+	unsigned short ds;
+
+	savesegment(ds, ds);
+	return ds;
+}
+#endif
+
 /* Size of a stack slot (push, pop, return address) in the current task. */
 static inline unsigned int stack_word(struct pt_regs *regs)
 {
@@ -73,6 +93,7 @@ static inline bool insn_has_prefix(struct insn *insn, insn_byte_t byte)
 	return false;
 }
 
+void uprobe_watch_access(unsigned long addr, unsigned int size, bool write);
 bool uprobe_choose_emulation(struct arch_uprobe *aup, struct insn *insn);
 bool uprobe_insn_is_relative_branch(struct insn *insn);
 

@@ -67,6 +67,7 @@ struct arch_uprobe_rm {
  * @src: where it reads its (second) value from
  * @sign_extend: the move sign-extends its source
  * @mode64: the analysis decoded the instruction as 64-bit code
+ * @mem: the emulation reads or writes user memory (what a data breakpoint watches)
  * @nop5: the instruction is the 5-byte nop of a USDT site or a patchable function
  *	entry, in 64-bit code: a site that may become a jump to a stub
  * @rep_string: a string instruction with a rep prefix, whose step traps after each
@@ -91,15 +92,22 @@ struct arch_uprobe {
 	u8				src;
 	bool				sign_extend;
 	bool				mode64;
+	bool				mem;
 	bool				nop5;
 	bool				rep_string;
 };
 
-/* Saved across one out-of-line step. */
+/*
+ * Saved across one out-of-line step; and, during one emulation, the DR_TRAPn bits of
+ * the task's ptrace watchpoints its accesses hit (@watch_hits, while @watching).
+ */
 struct arch_uprobe_task {
 	unsigned long			saved_scratch;
+	unsigned long			saved_dr6;	/* the debugger's view of DR6 */
+	unsigned long			watch_hits;
 	unsigned int			saved_trap_nr;
 	bool				saved_tf;
+	bool				watching;
 };
 
 #endif /* _ASM_UPROBES_H */
