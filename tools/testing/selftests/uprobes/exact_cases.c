@@ -108,8 +108,8 @@ asm(".data\n"
 	X(jrcxz, "jrcxz 1f; movb $1, 0x3(%rbx); 1:", XN_COUNT)		\
 	X(imul, "imul %rsi, %rdi", 0)					\
 	X(adc_mem, "adc %rsi, 0x8(%rbx)", 0)				\
-	X(lock_add, "lock add %esi, 0x8(%rbx)", 0)			\
-	X(xchg_mem, "xchg %rax, 0x8(%rbx)", 0)				\
+	X(lock_add, "lock add %esi, 0x8(%rbx)", XN_LOCKED)		\
+	X(xchg_mem, "xchg %rax, 0x8(%rbx)", XN_LOCKED)			\
 	X(mov_high8, "mov %ah, 0x3(%rbx)", 0)				\
 	X(imul_rip, "imul xc_global(%rip), %rax", 0)			\
 	X(adc_rip, "adc %rax, xc_global(%rip)", 0)			\
@@ -201,7 +201,7 @@ asm(".data\n"
 	X(jecxz, "jecxz 1f; movb $1, 0x3(%ebx); 1:", XN_COUNT)		\
 	X(imul, "imul %esi, %edi", 0)					\
 	X(adc_mem, "adc %esi, 0x8(%ebx)", 0)				\
-	X(lock_add, "lock add %esi, 0x8(%ebx)", 0)			\
+	X(lock_add, "lock add %esi, 0x8(%ebx)", XN_LOCKED)		\
 	X(mov_gs, "mov %gs:0x0, %eax", 0)				\
 	X(popf, "popfl", XN_FLAGS)					\
 	X(popf_tf, "popfl", XN_FLAGS | XN_TF)				\

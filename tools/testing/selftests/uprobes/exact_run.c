@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -20,6 +21,9 @@
 #define FLAG_TF		0x100UL
 #define FLAG_AC		0x40000UL
 #define ARITH_FLAGS	0x8d5UL		/* CF PF AF ZF SF OF */
+
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
 
 extern unsigned long xc_global;
 
@@ -53,6 +57,28 @@ struct xc_regs {
 };
 
 enum { AX, CX, DX, BX, SP, BP, SI, DI, R12 = 12 };
+
+#ifdef __x86_64__
+/*
+ * xc_call_stopped(fn, regs, pid): kill(pid, SIGSTOP), then a tail call of the wrapper
+ * fn(regs). A tracer that single-steps from that stop is inside the wrapper after
+ * three steps, where one from a raise() would first step out of libc.
+ */
+void xc_call_stopped(void (*fn)(void *), void *regs, long pid);
+asm(".text\n"
+	".type xc_call_stopped, @function\n"
+	"xc_call_stopped:\n"
+	"	push %rdi\n"
+	"	push %rsi\n"
+	"	mov %rdx, %rdi\n"
+	"	mov $" STR(SIGSTOP) ", %esi\n"
+	"	mov $" STR(__NR_kill) ", %eax\n"
+	"	syscall\n"
+	"	pop %rdi\n"
+	"	pop %rax\n"
+	"	jmp *%rax\n"
+	".size xc_call_stopped, . - xc_call_stopped\n");
+#endif
 
 /* A fault of the instruction: its registers are the outcome; back to the runner. */
 static void fault_handler(int sig, siginfo_t *si, void *uc_)
@@ -215,9 +241,16 @@ void xc_run(const struct xc_case *c, unsigned int t, const struct xc_env *env,
 	int i;
 
 	memset(out, 0, sizeof(*out));
+	out->sp_before = r->gpr[SP];
+	out->stack_at = (uintptr_t)page + XC_STACK_OFF - XC_DUMP;
 	xc_cur = out;
 	if (!sigsetjmp(xc_jmp, 1)) {
-		c->fn(r);
+#ifdef __x86_64__
+		if (env->stop)
+			xc_call_stopped(c->fn, r, getpid());
+		else
+#endif
+			c->fn(r);
 		for (i = 0; i < NR_GPR; i++)
 			out->gpr[i] = r->gpr[i];
 		out->flags = r->flags;

@@ -29,6 +29,7 @@ struct xc_env {
 	unsigned int mem_shift;	/* misalign %rbx by this much */
 	unsigned int stack_shift;	/* and %rsp */
 	int ac;			/* EFLAGS.AC set in the case */
+	int stop;		/* SIGSTOP just before the wrapper, for a tracer (64-bit) */
 };
 
 struct xc_regs_buf {

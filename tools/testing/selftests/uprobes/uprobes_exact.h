@@ -27,6 +27,7 @@
 #define XN_FLAGS	0x10	/* sane flags on the stack top (popf) */
 #define XN_TF		0x20	/* ... with TF set */
 #define XN_STRING	0x40	/* %rsi, %rdi into the memory, %rcx a small count */
+#define XN_LOCKED	0x80	/* a locked access (lock prefix or xchg with memory) */
 
 /* One instruction in a wrapper: xc_NAME(regs) loads regs, runs it, stores regs. */
 struct xc_case {
@@ -45,6 +46,8 @@ struct xc_result {
 	uint64_t global;	/* xc_global after the instruction */
 	uint64_t sig_ip;	/* where a signal came, if one did */
 	uint64_t sig_addr;
+	uint64_t sp_before;	/* the stack pointer the instruction started with */
+	uint64_t stack_at;	/* the address of stack[0] */
 	int32_t sig;		/* 0: the wrapper ran to its end */
 	int32_t sig_code;
 	uint8_t mem[2 * XC_DUMP];
