@@ -96,6 +96,16 @@ struct xc_runrec {
 	struct xc_stop stops[MAX_STOPS];
 };
 
+static const struct xc_class *class_of(const struct xc_class *tab, size_t nr,
+				       const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (tab[i].name && !strcmp(tab[i].name, name))
+			return &tab[i];
+	return NULL;
+}
 static volatile sig_atomic_t timed_out;
 
 static void on_alarm(int sig)
@@ -199,14 +209,19 @@ static void record_stop(struct xc_runrec *r, pid_t pid, int sig, unsigned long d
 
 #define DR_OFF(i)	offsetof(struct user, u_debugreg[i])
 
-/* Four 8-byte read/write watchpoints on every operand a case may touch. */
-static void set_watchpoints(pid_t pid, const struct xc_env *env, unsigned int trial)
+/*
+ * Four 8-byte read/write watchpoints on every operand a case may touch: 0x3(%rbx)
+ * (and rep movsb's source), 0x8(%rbx), -0x8(%rsp), and (%rsp) or, for a case with
+ * a RIP-relative operand (none of which touches the stack top), xc_global.
+ */
+static void set_watchpoints(pid_t pid, const struct xc_env *env, unsigned int trial,
+			    bool rip_relative)
 {
 	uintptr_t page = (uintptr_t)env->arena + (trial % XC_TRIALS) * XC_ARENA;
 	extern unsigned long xc_global;
 	uintptr_t addr[4] = {
-		page + XC_MEM_OFF + 8, page + XC_STACK_OFF - 8, page + XC_STACK_OFF,
-		(uintptr_t)&xc_global,
+		page + XC_MEM_OFF, page + XC_MEM_OFF + 8, page + XC_STACK_OFF - 8,
+		rip_relative ? (uintptr_t)&xc_global : page + XC_STACK_OFF,
 	};
 	unsigned long dr7 = 0;
 	int i;
@@ -231,6 +246,8 @@ static int trace_run(pid_t pid, const struct xc_case *c, int sit, const struct x
 {
 	uintptr_t lo = (uintptr_t)c->fn, hi = (uintptr_t)c->end, after = (uintptr_t)c->after;
 	uintptr_t insn = (uintptr_t)c->insn;
+	const struct xc_class *cl = class_of(xc_class64, ARRAY_SIZE(xc_class64), c->name);
+	bool rip_relative = cl && (cl->fixups & FIX_RIP);
 	bool stepping = false, inside = false;
 	unsigned int stop = 0, steps = 0;
 	int status, sig, req;
@@ -246,7 +263,7 @@ static int trace_run(pid_t pid, const struct xc_case *c, int sit, const struct x
 		if (sig == SIGSTOP) {
 			/* The first stop follows PTRACE_TRACEME; then one before each trial. */
 			if (stop && sit == S_WATCH)
-				set_watchpoints(pid, env, stop - 1);
+				set_watchpoints(pid, env, stop - 1, rip_relative);
 			stepping = stop && sit == S_STEP;
 			inside = false;
 			steps = 0;
@@ -515,16 +532,6 @@ static char *fixups_str(unsigned int fixups, char *buf, size_t len)
 	return buf;
 }
 
-static const struct xc_class *class_of(const struct xc_class *tab, size_t nr,
-				       const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++)
-		if (tab[i].name && !strcmp(tab[i].name, name))
-			return &tab[i];
-	return NULL;
-}
 #endif /* HAVE_EXACT_X86 */
 
 /* Every ops table and fix-up of the analysis has a case, in each mode. */
