@@ -784,10 +784,12 @@ static bool cpu_step_loses_locked_flags(void)
 	if (!pid) {
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGTRAP, &sa, NULL);
-		/* 0x7fffffff + 0x7fffffff: OF SF PF AF set; then the same with TF. */
+		/* 0x7fffffff + 0x7fffffff: OF SF AF set; then the same with TF. */
+		memcpy((char *)buf + 1, &(uint32_t){ 0x7fffffff }, 4);
 		asm volatile("sub $128, %%rsp; pushq $0x202; popf\n\t"
 			     "lock addl %k1, 1(%2); pushf; pop %0; add $128, %%rsp"
 			     : "=&r"(plain) : "r"(0x7fffffffL), "r"(buf) : "memory", "cc");
+		memcpy((char *)buf + 1, &(uint32_t){ 0x7fffffff }, 4);
 		asm volatile("sub $128, %%rsp; pushq $0x302; popf\n\t"
 			     "lock addl %k0, 1(%1); nop; add $128, %%rsp"
 			     : : "r"(0x7fffffffL), "r"(buf) : "memory", "cc");
