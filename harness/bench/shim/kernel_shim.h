@@ -54,4 +54,17 @@ int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs);
 void uprobe_step_abort(struct arch_uprobe *aup, struct pt_regs *regs);
 #include "../../../arch/x86/include/asm/uprobes.h"
 
+/* The emulation looks at current->utask (watchpoints) only at a hit. */
+struct uprobe_task {
+	struct arch_uprobe_task autask;
+};
+
+struct task_struct {
+	struct uprobe_task *utask;
+};
+
+static struct uprobe_task shim_utask;
+static struct task_struct shim_task = { .utask = &shim_utask };
+#define current (&shim_task)
+
 #endif
