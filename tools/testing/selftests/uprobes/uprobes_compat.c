@@ -62,34 +62,6 @@ FIXTURE_VARIANT_ADD(compat, not_randomized) {
 /* The variant's personality for the 32-bit programs this test starts. */
 static bool start_not_randomized;
 
-/* Copy @from to @to with the execute bit that the build left out. */
-static int copy_exec(const char *from, const char *to)
-{
-	char buf[65536];
-	int in, out, ret = 0;
-	ssize_t n;
-
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-	if (out < 0) {
-		ret = -errno;
-		goto out_in;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			ret = -EIO;
-			break;
-		}
-	if (n < 0)
-		ret = -errno;
-	close(out);
-out_in:
-	close(in);
-	return ret;
-}
-
 /* A child running "@prog @mode ROUNDS" with its stdout into *@rfd; traced if asked. */
 static pid_t start32(const char *prog, const char *mode, bool traced, int *rfd)
 {
@@ -256,7 +228,7 @@ FIXTURE_SETUP(compat)
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 	snprintf(src, sizeof(src), "%s", self->prog);
 	snprintf(self->prog, sizeof(self->prog), "%s/targets32", self->dir);
-	ASSERT_EQ(0, copy_exec(src, self->prog));
+	ASSERT_EQ(0, copy_file(src, self->prog, 0755));
 	rc = run32(self->prog, self->base);
 	if (rc == 125)
 		SKIP(return, "this kernel does not run 32-bit programs (IA32_EMULATION)");

@@ -655,32 +655,6 @@ static bool is32(int sit)
 	return sit == S_COMPAT || sit == S_XOL32;
 }
 
-/* Copy @from to @to with the execute bit that the build left out. */
-static int copy_exec(const char *from, const char *to)
-{
-	char buf[65536];
-	int in, out, ret = 0;
-	ssize_t n;
-
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
-	if (out < 0) {
-		close(in);
-		return -errno;
-	}
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n) {
-			ret = -EIO;
-			break;
-		}
-	if (n < 0)
-		ret = -errno;
-	close(out);
-	close(in);
-	return ret;
-}
 #endif
 
 FIXTURE_SETUP(exact)
@@ -707,7 +681,7 @@ FIXTURE_SETUP(exact)
 		snprintf(sym, sizeof(sym), "%s", "exact32");
 		snprintf(self->prog32, sizeof(self->prog32), "%s/exact32", self->dir);
 		snprintf(src + strlen(dirname(src)), sizeof(src) - strlen(src), "/exact32");
-		ASSERT_EQ(0, copy_exec(src, self->prog32));
+		ASSERT_EQ(0, copy_file(src, self->prog32, 0755));
 		target = self->prog32;
 #endif
 	}

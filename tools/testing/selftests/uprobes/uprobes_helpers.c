@@ -674,6 +674,20 @@ out:
 	return diff;
 }
 
+/* The first byte at @addr as this process sees it (through /proc/self/mem), or -1. */
+int mem_byte(const void *addr)
+{
+	unsigned char b;
+	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &b, 1, (off_t)(unsigned long)addr);
+	close(fd);
+	return n == 1 ? b : -1;
+}
+
 /**
  * copy_file() - a copy of a file with the given mode, replacing @to
  * @from: the file

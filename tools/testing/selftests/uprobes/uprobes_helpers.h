@@ -94,6 +94,7 @@ int proc_exec_map(pid_t pid, const char *path, struct exec_map *map);
 long proc_text_diff(pid_t pid, const char *path, unsigned long *first);
 
 int copy_file(const char *from, const char *to, mode_t mode);
+int mem_byte(const void *addr);
 pid_t spawn_self(char *const argv[]);
 int wait_exit(pid_t pid);
 int meminfo_kb(const char *field, long *kb);

@@ -113,20 +113,6 @@ static long text_offset(const char *exe, const void *addr)
 	return a - map.start + map.off;
 }
 
-/* The first byte at @addr as this process sees it (through /proc/self/mem). */
-static int mem_byte(const void *addr)
-{
-	unsigned char b;
-	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = pread(fd, &b, 1, (off_t)(unsigned long)addr);
-	close(fd);
-	return n == 1 ? b : -1;
-}
-
 /* A probe of @type at file offset @off of @exe, enabled. */
 static int add_probe_at(const char *exe, char type, const char *event, long off,
 			const char *args)

@@ -870,20 +870,6 @@ FIXTURE_TEARDOWN_PARENT(ipi)
 	EXPECT_EQ(0, probe_remove_all());
 }
 
-/* The first byte at @addr as this process sees it (through /proc/self/mem). */
-static int mem_byte(const void *addr)
-{
-	unsigned char b;
-	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = pread(fd, &b, 1, (off_t)(unsigned long)addr);
-	close(fd);
-	return n == 1 ? b : -1;
-}
-
 /*
  * Function-call IPIs that are not TLB shootdowns (CAL minus TLB in /proc/interrupts)
  * received by every CPU but @cpu, summed; -1 if they cannot be read.
