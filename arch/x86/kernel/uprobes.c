@@ -841,19 +841,20 @@ unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
 }
 
 /*
- * Does a tracer emulate the system calls of a thread of this process (PTRACE_SYSEMU:
- * UML, gVisor's ptrace platform)? Then a stub's call would reach the tracer, as a
- * call the program never made, and not sys_uprobe(): such a process keeps its
- * breakpoints.
+ * Is a thread of this process traced? A tracer that emulates system calls
+ * (PTRACE_SYSEMU: UML, gVisor's ptrace platform) would get a stub's call, as a call
+ * the program never made, and not sys_uprobe(); a debugger single-stepping the site
+ * would step into the stub, and strace would see the call. Such a process keeps
+ * its breakpoints, exactly what it would run unprobed but for the trap.
  */
-static bool syscalls_emulated(void)
+static bool process_traced(void)
 {
 	struct task_struct *t;
 	bool found = false;
 
 	rcu_read_lock();
 	for_each_thread(current, t) {
-		if (test_task_syscall_work(t, SYSCALL_EMU)) {
+		if (t->ptrace || test_task_syscall_work(t, SYSCALL_EMU)) {
 			found = true;
 			break;
 		}
@@ -931,7 +932,7 @@ static void sync_mm_cpus(struct mm_struct *mm)
  * @vaddr: the site
  *
  * Nothing happens unless the site holds our breakpoint over the nop's tail. While a
- * thread of the process has its system calls emulated, the other way round: a jump
+ * thread of the process is traced, the other way round: a jump
  * made before (the hit came through the stub's fallback) becomes a breakpoint again.
  */
 void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
@@ -943,7 +944,7 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	s32 disp;
 
 	mmap_assert_write_locked(mm);
-	if (syscalls_emulated()) {
+	if (process_traced()) {
 		arch_uprobe_unoptimize(aup, vma, vaddr);
 		return;
 	}
