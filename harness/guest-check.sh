@@ -157,7 +157,7 @@ suite_perf()
 			name=$(basename "$t" .sh)
 			case $name in
 			record+probe_libc_inet_pton)
-				record "SKIP perf/$which/$name: needs ping over IPv4/IPv6, and the test kernel has no INET"
+				record "SKIP perf/$which/$name: pings ::1 through a probed libc; the guest has INET and ping only since 2026-12-01 and this test is not yet checked there (issue 14)"
 				continue ;;
 			test_uprobe_from_different_cu)
 				# perf 6.1 cannot list a function of an LTO object (fixed in later perf).

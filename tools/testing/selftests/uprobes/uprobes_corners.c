@@ -53,18 +53,6 @@ static long read_long(const char *path)
 	return buf[0] ? strtol(buf, NULL, 10) : -1;
 }
 
-static int write_file(const char *path, const char *str)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, str, strlen(str));
-	close(fd);
-	return n == (ssize_t)strlen(str) ? 0 : -EIO;
-}
-
 /*
  * A perf event of the uprobe PMU on (@path, @off) that traces task @pid only, as
  * `perf record -p PID` makes: other processes that hit the breakpoint are declined.
@@ -369,6 +357,18 @@ static bool file_is_empty(const char *path)
 	n = read(fd, &c, 1);
 	close(fd);
 	return n == 0;
+}
+
+static int write_file(const char *path, const char *str)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, str, strlen(str));
+	close(fd);
+	return n == (ssize_t)strlen(str) ? 0 : -EIO;
 }
 
 #define LOCK_EVENT	TRACEFS "/events/mmap_lock/mmap_lock_start_locking"

@@ -64,11 +64,15 @@ struct xc_fixup {
 };
 
 #include "exact_classes.h"
+#endif
 
+/* The situations, one variant each (named on every arch; run on x86 only). */
 enum {
 	S_ABSENT_ANON, S_ABSENT_FILE, S_COW, S_COMPAT, S_AC, S_STEP, S_WATCH, S_STORM,
 	S_XOL64, S_XOL32,
 };
+
+#ifdef HAVE_EXACT_X86
 
 #define STORM_ROUNDS	8
 #define MAX_RESULTS	(STORM_ROUNDS * XC_TRIALS)
