@@ -69,6 +69,12 @@ read samples reached < <(awk '
 	END { if (n) { samples++; reached += hit }; print samples + 0, reached + 0 }
 	' "$dir/script")
 echo "$samples samples, $reached of them reach main"
+# perf 6.1 showed no user frames of these samples in this guest: then
+# there is nothing to check.
+if ! grep -q upcc_rec "$dir/script"; then
+	head -20 "$dir/script"
+	skip "this perf shows no user symbols in the callchains of tracepoint samples"
+fi
 # upcc_rec(9) makes 109 calls; three rounds.
 test "$samples" -eq 327
 test "$reached" -eq "$samples"
