@@ -161,8 +161,12 @@ suite_perf()
 			name=$(basename "$t" .sh)
 			case $name in
 			record+probe_libc_inet_pton)
-				record "SKIP perf/$which/$name: pings ::1 through a probed libc; the guest has INET and ping only since 2026-12-01 and this test is not yet checked there (issue 14)"
-				continue ;;
+				# It asks "perf check feature libtraceevent", a command perf 6.1
+				# lacks, and takes the failure for a perf without libtraceevent.
+				if echo "$version" | grep -q 'version 6\.1\.'; then
+					record "SKIP perf/$which/$name: asks 'perf check', which perf 6.1 lacks ($version)"
+					continue
+				fi ;;
 			test_uprobe_from_different_cu)
 				# perf 6.1 cannot list a function of an LTO object (fixed in later perf).
 				if echo "$version" | grep -q 'version 6\.1\.'; then
