@@ -5,6 +5,7 @@
 #   make vm-run CMD='...'     run one command in the guest
 #   make shell                an interactive guest shell
 #   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
+#                             (BENCH_BEFORE=REV adds ours at git revision REV)
 #   make probe-coverage       function entries each kernel runs without a step: bench/COVERAGE.md
 #   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
 #                             FUZZ_LINES fuzzed lines, FUZZ_SEED to replay a run)

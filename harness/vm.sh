@@ -7,7 +7,8 @@
 # report, an RCU stall, a soft lockup or a hung task in the guest log fails the run.
 . "$(dirname "$0")/lib.sh"
 
-kernel=$OBJ/$KIMAGE
+# VM_KERNEL: another image booted the same way (make bench's BENCH_BEFORE kernel).
+kernel=${VM_KERNEL:-$OBJ/$KIMAGE}
 [ -f "$kernel" ] || die "no kernel at ${kernel#$REPO/}: run 'make build KERNEL=$KERNEL'"
 "$REPO/harness/guest-root.sh"
 timeout=${VM_TIMEOUT:-900}

@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 stock_csvs, ours_csvs, md_path, plot_path, calls = sys.argv[1:6]
+# make bench BENCH_BEFORE=REV: our kernel at REV, measured in the same rounds.
+before_csvs, before_label = (sys.argv[6:8] + [None, None])[:2]
 
 
 def key_of(r):
@@ -49,10 +51,10 @@ def per_hit(r):
     return (float(r[4]) - float(r[3])) / 1000.0
 
 
-def ratio_range(key):
-    """Lowest and highest stock/ours per-hit ratio over the paired rounds."""
+def ratio_range(key, slow_rounds=None, fast_rounds=None):
+    """Lowest and highest per-hit ratio (stock/ours unless told) over the paired rounds."""
     ratios = []
-    for s, o in zip(stock_rounds, ours_rounds):
+    for s, o in zip(slow_rounds or stock_rounds, fast_rounds or ours_rounds):
         if key in s and key in o and per_hit(o[key]) > 0:
             ratios.append(per_hit(s[key]) / per_hit(o[key]))
     return '%.2f-%.2f' % (min(ratios), max(ratios)) if ratios else '-'
@@ -64,11 +66,12 @@ cpu = subprocess.run(['sh', '-c', "grep -m1 'model name' /proc/cpuinfo | cut -d:
                      capture_output=True, text=True).stdout.strip()
 lines.append('Measured %s on %s (%s), both kernels built from the same tree and config and '
              'booted the same way under QEMU TCG with 4 vCPUs, in one `make bench` run of '
-             '%d rounds, each round booting stock and then ours; every figure is the median '
+             '%d rounds, each round booting stock and then ours%s; every figure is the median '
              'over the rounds. Per-hit cost is the time per call of a function with the '
              'probe enabled minus the time per call without it (%s probed calls). Ratios are '
              'stock/ours for costs (above 1: ours is faster) and ours/stock for throughput.\n'
-             % (datetime.date.today(), platform.node(), cpu, nrounds, calls))
+             % (datetime.date.today(), platform.node(), cpu, nrounds,
+                ' (and then ours at %s)' % before_label if before_csvs else '', calls))
 lines.append('## Hit cost by probed instruction\n')
 lines.append('| first instruction | mode | stock us/hit | ours us/hit | speed-up | per round |')
 lines.append('|---|---|---:|---:|---:|---:|')
@@ -86,6 +89,23 @@ for key, s in stock.items():
         a, b = per_hit(s), per_hit(ours[key])
         lines.append('| return probe on %s | %s | %.1f | %.1f | %.2fx | %s |' % (key[1], key[2], a, b,
                      a / b, ratio_range(key)))
+if before_csvs:
+    before_rounds = [load_round(p) for p in before_csvs.split(',')]
+    before = median_rows(before_rounds)
+    lines.append('\n## Before and after: ours at %s against ours now\n' % before_label)
+    lines.append('The same rounds booted a third kernel: ours as it was at that revision, built '
+                 'with the same harness and config. Ratios are before/now (above 1: now is '
+                 'faster).\n')
+    lines.append('| probed | mode | before us/hit | now us/hit | before/now | per round |')
+    lines.append('|---|---|---:|---:|---:|---:|')
+    for key, b in before.items():
+        if key[0] not in ('hit', 'ret') or key not in ours:
+            continue
+        a, n = per_hit(b), per_hit(ours[key])
+        what = key[1] if key[0] == 'hit' else 'return probe on ' + key[1]
+        lines.append('| %s | %s | %.1f | %.1f | %.2fx | %s |' % (
+            what, key[2], a, n, a / n if n > 0 else 0,
+            ratio_range(key, before_rounds, ours_rounds)))
 lines.append('\n## Threads hitting one probe (nop, tracefs)\n')
 lines.append('| threads | stock hits/s | ours hits/s | ours/stock | ours vs ours 1-thread |')
 lines.append('|---:|---:|---:|---:|---:|')
