@@ -841,20 +841,23 @@ unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
 }
 
 /*
- * Is a thread of this process traced? A tracer that emulates system calls
- * (PTRACE_SYSEMU: UML, gVisor's ptrace platform) would get a stub's call, as a call
- * the program never made, and not sys_uprobe(); a debugger single-stepping the site
- * would step into the stub, and strace would see the call. Such a process keeps
- * its breakpoints, exactly what it would run unprobed but for the trap.
+ * Does someone else see this process's system calls or steps? A tracer that emulates
+ * system calls (PTRACE_SYSEMU: UML, gVisor's ptrace platform) would get a stub's
+ * call, as a call the program never made, and not sys_uprobe(); a debugger
+ * single-stepping the site would step into the stub, and strace would see the call.
+ * Syscall user dispatch (Wine) would send the program SIGSYS for it: the stub is
+ * outside the range the program lets make system calls. Such a process keeps its
+ * breakpoints, exactly what it would run unprobed but for the trap.
  */
-static bool process_traced(void)
+static bool process_watched(void)
 {
 	struct task_struct *t;
 	bool found = false;
 
 	rcu_read_lock();
 	for_each_thread(current, t) {
-		if (t->ptrace || test_task_syscall_work(t, SYSCALL_EMU)) {
+		if (t->ptrace || test_task_syscall_work(t, SYSCALL_EMU) ||
+		    test_task_syscall_work(t, SYSCALL_USER_DISPATCH)) {
 			found = true;
 			break;
 		}
@@ -931,9 +934,9 @@ static void sync_mm_cpus(struct mm_struct *mm)
  * @vma: the text mapping; its mm's mmap_lock held for writing
  * @vaddr: the site
  *
- * Nothing happens unless the site holds our breakpoint over the nop's tail. While a
- * thread of the process is traced, the other way round: a jump
- * made before (the hit came through the stub's fallback) becomes a breakpoint again.
+ * Nothing happens unless the site holds our breakpoint over the nop's tail. While
+ * process_watched(), the other way round: a jump made before (the hit came through
+ * the stub's fallback) becomes a breakpoint again.
  */
 void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			  unsigned long vaddr)
@@ -944,7 +947,7 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	s32 disp;
 
 	mmap_assert_write_locked(mm);
-	if (process_traced()) {
+	if (process_watched()) {
 		arch_uprobe_unoptimize(aup, vma, vaddr);
 		return;
 	}

@@ -19,6 +19,7 @@
  *  - a process whose system calls a tracer emulates (PTRACE_SYSEMU, as UML does)
  *    runs a probed 5-byte nop site correctly, and its tracer sees no stub call
  *    (or one, when the site was made a jump before the emulation began);
+ *  - a process under syscall user dispatch (Wine) gets no SIGSYS for our stub;
  *  - making 5-byte nop sites jumps interrupts no CPU that does not run the process.
  */
 #define _GNU_SOURCE
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -850,6 +852,79 @@ TEST_F(sysemu, optimized_before_sysemu)
 	EXPECT_GE(1, log.uprobe_calls);
 	EXPECT_EQ(0, log.other_calls);
 	EXPECT_EQ(20, probe_hits("sysemu_nop5"));
+}
+
+/* ---------------------------------------------------------------------------- */
+/* Syscall user dispatch (Wine): system calls from outside a range become SIGSYS. */
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#define SYSCALL_DISPATCH_FILTER_ALLOW	0
+#define SYSCALL_DISPATCH_FILTER_BLOCK	1
+#endif
+
+FIXTURE(user_dispatch) {
+	const char *exe;
+};
+
+FIXTURE_SETUP(user_dispatch)
+{
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(user_dispatch)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+static volatile char dispatch_selector;
+static volatile int dispatched_calls;
+
+/*
+ * What Wine's handler does for a call it does not know: fail it. The selector goes
+ * back to ALLOW first, or the handler's own rt_sigreturn would come here again.
+ */
+static void dispatch_sigsys(int sig, siginfo_t *info, void *uc)
+{
+	ucontext_t *ctx = uc;
+
+	dispatch_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	dispatched_calls++;
+	ctx->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+}
+
+/*
+ * With dispatch on and the selector at BLOCK, the probed site is hit 20 times: no
+ * system call of the program's may reach its handler, and our stub's would (it is
+ * outside the program's allowed range, an empty one here). The site stays a
+ * breakpoint. Exit status: wrong results plus SIGSYS deliveries, times 1 each.
+ */
+TEST_F(user_dispatch, site_stays_breakpoint)
+{
+	struct sigaction sa = { .sa_sigaction = dispatch_sigsys, .sa_flags = SA_SIGINFO };
+	long i, bad = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, probe_at(self->exe, "dispatch_nop5", nop5_fn));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (sigaction(SIGSYS, &sa, NULL) ||
+		    prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0,
+			  &dispatch_selector))
+			_exit(100);
+		dispatch_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+		for (i = 0; i < 20; i++)
+			bad += nop5_fn(i) != i + 1;
+		dispatch_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+		_exit(bad + dispatched_calls);
+	}
+	EXPECT_EQ(0, wait_exit(pid));
+	EXPECT_EQ(20, probe_hits("dispatch_nop5"));
 }
 
 /* ---------------------------------------------------------------------------- */
