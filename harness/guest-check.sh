@@ -3,7 +3,8 @@
 # Runs inside the guest (through vm.sh): every test suite, one line per test case into
 # $RESULTS ("PASS name", "FAIL name", "SKIP name: reason"). check.sh counts them.
 # Usage: guest-check.sh RESULTS SRC SELFTEST_BIN_DIR [SUITES]
-# The stress suite reads STRESS_SECONDS, FUZZ_LINES and FUZZ_SEED from the environment.
+# The stress suite reads STRESS_SECONDS, FUZZ_LINES and FUZZ_SEED from the environment;
+# SELFTEST_TIME_SCALE multiplies each selftest program's time limit (a debug kernel).
 results=$1 src=$2 selftests=$3 suites=${4:-selftests ftrace perf}
 : > "$results"
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +20,7 @@ banner() { printf '\n===== %s =====\n' "$*"; }
 # One kselftest program ($1), run for at most $2 seconds: a line per test case.
 run_selftest()
 {
-	local t=$1 limit=$2
+	local t=$1 limit=$(($2 * ${SELFTEST_TIME_SCALE:-1}))
 	echo "--- $(basename "$t")"
 	local name=$(basename "$t")
 	# Into a file, not a pipe: a hung test case's process outlives the program (see below)
