@@ -33,11 +33,11 @@ rc=0
 # once per perf); a debug kernel runs it several times slower; make stress runs for long.
 # Each selftest program's time limit grows with it: KASAN and lockdep make every hit
 # and fork several times dearer, and uprobes_exact, minutes long on the plain kernel,
-# did 7 of its 11 cases in 600 s on a loaded machine.
+# did 7 of its 11 cases in 600 s on a loaded machine (x4 here).
 stress_env=
 if [ "$DEBUG" = 1 ]; then
-	export VM_TIMEOUT=${VM_TIMEOUT:-3600}
-	stress_env="SELFTEST_TIME_SCALE=3"
+	export VM_TIMEOUT=${VM_TIMEOUT:-5400}
+	stress_env="SELFTEST_TIME_SCALE=4"
 fi
 case " ${SUITES:-} " in
 *" stress "*)
