@@ -261,11 +261,13 @@ TEST_F_TIMEOUT(ptrace, single_step_over_probes, 60)
 	n1 = step_through(probed, &code);
 	EXPECT_EQ(0, code);
 	ASSERT_EQ(n0, n1);
-	for (i = 0; i < n0; i++)
+	/* Braces: ASSERT_EQ() is two statements, the check and its handler. */
+	for (i = 0; i < n0; i++) {
 		ASSERT_EQ(base[i], probed[i]) {
 			TH_LOG("step %ld: at %#lx with probes, %#lx without (ptr_fn at %p)", i,
 			       probed[i], base[i], ptr_fn);
 		}
+	}
 	for (j = 0; j < nr; j++) {
 		snprintf(name, sizeof(name), "ptr_%lx", ips[j] - (unsigned long)ptr_fn);
 		hits = probe_hits(name);
@@ -336,8 +338,9 @@ TEST_F(ptrace, breakpoint_next_to_probe)
 	pid = start_traced();
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(SIGSTOP, wait_stop(pid));
-	for (b = 0; b < 2; b++)
+	for (b = 0; b < 2; b++) {
 		ASSERT_EQ(0, poke_byte(pid, bps[b].addr, 0xcc, &bps[b].orig));
+	}
 
 	for (;;) {
 		ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, NULL, NULL));
@@ -362,8 +365,9 @@ TEST_F(ptrace, breakpoint_next_to_probe)
 		EXPECT_EQ(after[b], get_ip(pid));
 		ASSERT_EQ(0, poke_byte(pid, bps[b].addr, 0xcc, NULL));
 	}
-	for (b = 0; b < 2; b++)
+	for (b = 0; b < 2; b++) {
 		ASSERT_EQ(0, poke_byte(pid, bps[b].addr, bps[b].orig, NULL));
+	}
 	EXPECT_EQ(0, finish(pid));
 	ASSERT_EQ(0, probe_enable(NULL, false));
 
