@@ -165,6 +165,8 @@ void uprobe_handle_trampoline(struct pt_regs *regs);
 void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr);
 void uprobe_mremap(struct vm_area_struct *vma, unsigned long start, unsigned long end);
 void uprobe_unmap_range(struct mm_struct *mm, unsigned long start, unsigned long end);
+void uprobe_task_watched(struct task_struct *task);
+bool uprobe_syscall_is_ours(struct pt_regs *regs);
 
 /* Called by the arch exception hooks. */
 int uprobe_pre_sstep_notifier(struct pt_regs *regs);
@@ -202,6 +204,7 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			  unsigned long vaddr);
 void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			    unsigned long vaddr);
+bool arch_uprobe_syscall_is_ours(struct pt_regs *regs);
 
 #else /* !CONFIG_UPROBES */
 
@@ -226,6 +229,8 @@ static inline void uprobe_mremap(struct vm_area_struct *vma, unsigned long start
 				 unsigned long end) { }
 static inline void uprobe_unmap_range(struct mm_struct *mm, unsigned long start,
 				      unsigned long end) { }
+static inline void uprobe_task_watched(struct task_struct *task) { }
+static inline bool uprobe_syscall_is_ours(struct pt_regs *regs) { return false; }
 static inline void uprobe_notify_resume(struct pt_regs *regs) { }
 static inline struct uprobe *uprobe_register(struct inode *inode, loff_t offset,
 					     loff_t ref_ctr_offset,

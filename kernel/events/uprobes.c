@@ -998,6 +998,45 @@ void uprobe_unmap_range(struct mm_struct *mm, unsigned long start, unsigned long
 }
 
 /**
+ * uprobe_task_watched - someone now sees @task's system calls and steps
+ * @task: a task that has just become traced (ptrace attach, seize or traceme, or
+ *	a child traced from its birth, before it first runs)
+ *
+ * The arch keeps a traced process's sites as breakpoints (x86: a debugger would
+ * read the jump to a stub where the program has its nop, save it under its own
+ * breakpoint and write it back later over a site that has changed since; strace
+ * would see the stub's system call). Sites optimized before are turned back here,
+ * before the tracer can read or step the text. The mark (task->ptrace) is set
+ * before this runs; an optimization that did not see it has published its stub
+ * page (see the barrier below) and holds the mmap_lock until its jump is written,
+ * so this sweep, under that lock, finds the jump. Sleeps; callers hold no lock.
+ */
+void uprobe_task_watched(struct task_struct *task)
+{
+	struct mm_struct *mm = get_task_mm(task);
+	unsigned int pos = 0;
+	unsigned long site;
+
+	if (!mm)
+		return;
+	/*
+	 * The mark before the look at the stub list, as the arch publishes the mm's
+	 * first stub page before it looks at the mark (arch_uprobe_optimize()): one of
+	 * the two sees the other's store. Pairs with the barrier there.
+	 */
+	smp_mb();
+	/* A tracer killed while it waits here goes, and its tracee is detached. */
+	if (ubp_has_stubs(mm) && !mmap_write_lock_killable(mm)) {
+		while ((site = ubp_stub_site_in(mm, 0, ULONG_MAX, &pos))) {
+			unoptimize_site(mm, site);
+			cond_resched();
+		}
+		mmap_write_unlock(mm);
+	}
+	mmput(mm);
+}
+
+/**
  * uprobe_munmap - a mapping is going away
  * @vma: the mapping
  * @start: start of the range going
@@ -1175,6 +1214,27 @@ void __weak arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct 
 void __weak arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 				   unsigned long vaddr)
 {
+}
+
+/* By default uprobes make no system calls of their own. */
+bool __weak arch_uprobe_syscall_is_ours(struct pt_regs *regs)
+{
+	return false;
+}
+
+/**
+ * uprobe_syscall_is_ours - is the system call being entered one that uprobes make?
+ * @regs: the task's registers at the system call's entry
+ *
+ * The return trampoline's call and an optimized site's stub's are made for the
+ * program, not by it: whatever filters the program's calls by where they come from
+ * (syscall user dispatch) lets them through, as seccomp lets them through by number.
+ *
+ * Return: true if the call comes from uprobes' own code.
+ */
+bool uprobe_syscall_is_ours(struct pt_regs *regs)
+{
+	return current->mm && arch_uprobe_syscall_is_ours(regs);
 }
 
 /* The current task's uprobes state, made at its first hit; NULL if out of memory. */

@@ -31,6 +31,7 @@
 #include <asm/processor.h>
 #include <asm/shstk.h>
 #include <asm/sync_core.h>
+#include <asm/syscall.h>
 #include <asm/trapnr.h>
 #include <asm/traps.h>
 #include <asm/unistd.h>
@@ -843,21 +844,25 @@ unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
 /*
  * Does someone else see this process's system calls or steps? A tracer that emulates
  * system calls (PTRACE_SYSEMU: UML, gVisor's ptrace platform) would get a stub's
- * call, as a call the program never made, and not sys_uprobe(); a debugger
- * single-stepping the site would step into the stub, and strace would see the call.
- * Syscall user dispatch (Wine) would send the program SIGSYS for it: the stub is
- * outside the range the program lets make system calls. Such a process keeps its
- * breakpoints, exactly what it would run unprobed but for the trap.
+ * call, as a call the program never made, and not sys_uprobe(); a debugger reading
+ * the site would save the jump under its own breakpoint and write it back over a
+ * site restored since, a debugger single-stepping it would step into the stub, and
+ * strace would see the call. Such a process keeps its breakpoints, exactly what it
+ * would run unprobed but for the trap; what was optimized before it became traced,
+ * uprobe_task_watched() has turned back. An mm shared with another process (a vfork
+ * child's, or CLONE_VM without CLONE_THREAD) is never optimized either: that
+ * process's tracers are not among our threads.
  */
 static bool process_watched(void)
 {
 	struct task_struct *t;
 	bool found = false;
 
+	if (current->vfork_done || test_bit(MMF_MULTIPROCESS, &current->mm->flags))
+		return true;
 	rcu_read_lock();
 	for_each_thread(current, t) {
-		if (t->ptrace || test_task_syscall_work(t, SYSCALL_EMU) ||
-		    test_task_syscall_work(t, SYSCALL_USER_DISPATCH)) {
+		if (t->ptrace || test_task_syscall_work(t, SYSCALL_EMU)) {
 			found = true;
 			break;
 		}
@@ -958,6 +963,14 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	slot = ubp_stub_bind(mm, vaddr, low, high, nop5_stub);
 	if (!slot)
 		return;
+	/*
+	 * The mm's first stub page is published now; a tracer that came meanwhile
+	 * found none and did not sweep. One of us sees the other: pairs with the
+	 * barrier in uprobe_task_watched(), between its mark and its look at the list.
+	 */
+	smp_mb();
+	if (process_watched())
+		return;
 	disp = slot - (vaddr + NOP5_LEN);
 	memcpy(rel, &disp, sizeof(rel));
 
@@ -1009,6 +1022,34 @@ void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	sync_mm_cpus(mm);	/* every CPU traps before the tail changes */
 	ubp_set_insn(vma, vaddr + 1, now + 1, aup->insn + 1, NOP5_LEN - 1);
 	sync_mm_cpus(mm);	/* and sees the tail before the int3 may go */
+}
+
+/**
+ * arch_uprobe_syscall_is_ours - is this system call the trampoline's or a stub's?
+ * @regs: the task's registers at the system call's entry
+ *
+ * Each makes its call from one known place and with one number; a program that
+ * jumps there itself makes the same call, which fails for it as from anywhere.
+ *
+ * Return: true for the return trampoline's uretprobe call and a stub's uprobe call.
+ */
+bool arch_uprobe_syscall_is_ours(struct pt_regs *regs)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long tramp;
+	long nr;
+
+	if (!IS_ENABLED(CONFIG_X86_64) || !user_64bit_mode(regs))
+		return false;
+	nr = syscall_get_nr(current, regs);
+	if (nr == __NR_uretprobe) {
+		tramp = uprobe_get_trampoline_vaddr();
+		return uretprobe_syscall_usable() && tramp != UPROBE_NO_TRAMPOLINE_VADDR &&
+		       regs->ip == tramp + URETPROBE_SYSCALL_RETURN;
+	}
+	/* The stub list needs no lock: see struct ubp_stub_page. */
+	return nr == __NR_uprobe && ubp_has_stubs(mm) &&
+	       ubp_stub_site(mm, regs->ip - NOP5_STUB_SYSCALL_END);
 }
 
 /*
