@@ -6,9 +6,10 @@
 
 # libdw-dev, libtraceevent-dev, libtracefs-dev: perf built from the tree (harness/perf.sh).
 # iputils-ping: perf's record+probe_libc_inet_pton test pings ::1 in the guest.
+# gdb, strace: the debugger selftests (uprobes_debuggers) run them in the guest.
 packages="linux-source-6.12 ccache gcc make flex bison bc cpio libelf-dev libssl-dev
 	python3 perl xz-utils linux-perf bpftrace systemtap-sdt-dev gdb gcc-multilib
-	libdw-dev libtraceevent-dev libtracefs-dev pkg-config iputils-ping $ARCH_PACKAGES"
+	libdw-dev libtraceevent-dev libtracefs-dev pkg-config iputils-ping strace $ARCH_PACKAGES"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||

@@ -381,18 +381,14 @@ static int error_log_clear(void)
 /* Whether error_log holds an entry of the uprobe parser. */
 static bool error_log_has_entry(void)
 {
-	char buf[8192];
-	ssize_t n;
-	int fd = open(TRACEFS "/error_log", O_RDONLY | O_CLOEXEC);
+	char *buf = read_all(TRACEFS "/error_log", NULL);
+	bool ret;
 
-	if (fd < 0)
+	if (!buf)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, "trace_uprobe: error:") && strstr(buf, "Command:");
+	ret = strstr(buf, "trace_uprobe: error:") && strstr(buf, "Command:");
+	free(buf);
+	return ret;
 }
 
 struct fuzz_figures {

@@ -58,7 +58,7 @@ static int write_str(const char *path, const char *str, int flags)
 }
 
 /* The whole of a (tracefs or regular) file, NUL-terminated; NULL with errno set. */
-static char *read_all(const char *path, size_t *lenp)
+char *read_all(const char *path, size_t *lenp)
 {
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap + 1), *tmp;

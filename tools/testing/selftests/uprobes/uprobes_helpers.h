@@ -93,6 +93,7 @@ struct exec_map {
 int proc_exec_map(pid_t pid, const char *path, struct exec_map *map);
 long proc_text_diff(pid_t pid, const char *path, unsigned long *first);
 
+char *read_all(const char *path, size_t *lenp);
 int copy_file(const char *from, const char *to, mode_t mode);
 int mem_byte(const void *addr);
 pid_t spawn_self(char *const argv[]);
