@@ -1025,14 +1025,22 @@ void uprobe_task_watched(struct task_struct *task)
 	 * the two sees the other's store. Pairs with the barrier there.
 	 */
 	smp_mb();
-	/* A tracer killed while it waits here goes, and its tracee is detached. */
-	if (ubp_has_stubs(mm) && !mmap_write_lock_killable(mm)) {
-		while ((site = ubp_stub_site_in(mm, 0, ULONG_MAX, &pos))) {
-			unoptimize_site(mm, site);
-			cond_resched();
-		}
-		mmap_write_unlock(mm);
+	if (!ubp_has_stubs(mm))
+		goto out;
+	/*
+	 * A tracer killed while it waits here goes, and its tracee is detached; a
+	 * child not yet started (fork) would go on traced: it waits for good.
+	 */
+	if (READ_ONCE(task->__state) & TASK_NEW)
+		mmap_write_lock(mm);
+	else if (mmap_write_lock_killable(mm))
+		goto out;
+	while ((site = ubp_stub_site_in(mm, 0, ULONG_MAX, &pos))) {
+		unoptimize_site(mm, site);
+		cond_resched();
 	}
+	mmap_write_unlock(mm);
+out:
 	mmput(mm);
 }
 

@@ -849,16 +849,19 @@ unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
  * site restored since, a debugger single-stepping it would step into the stub, and
  * strace would see the call. Such a process keeps its breakpoints, exactly what it
  * would run unprobed but for the trap; what was optimized before it became traced,
- * uprobe_task_watched() has turned back. An mm shared with another process (a vfork
- * child's, or CLONE_VM without CLONE_THREAD) is never optimized either: that
- * process's tracers are not among our threads.
+ * uprobe_task_watched() has turned back. An mm with more users than the process has
+ * threads is not optimized either: it is shared with another process (a vfork
+ * child and its parent, CLONE_VM without CLONE_THREAD), whose tracers are not among
+ * our threads. The count also holds passing references (a /proc reader): then the
+ * site stays a breakpoint until a later hit. The reference a new sharer takes comes
+ * before the sharer can be traced, and so before any sweep of its tracer.
  */
 static bool process_watched(void)
 {
 	struct task_struct *t;
 	bool found = false;
 
-	if (current->vfork_done || test_bit(MMF_MULTIPROCESS, &current->mm->flags))
+	if (atomic_read(&current->mm->mm_users) > get_nr_threads(current))
 		return true;
 	rcu_read_lock();
 	for_each_thread(current, t) {
@@ -1028,8 +1031,9 @@ void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
  * arch_uprobe_syscall_is_ours - is this system call the trampoline's or a stub's?
  * @regs: the task's registers at the system call's entry
  *
- * Each makes its call from one known place and with one number; a program that
- * jumps there itself makes the same call, which fails for it as from anywhere.
+ * Each makes its call from one known place and with one number. A program that
+ * jumps there itself gets what the trampoline or the stub would have got (a return
+ * or a hit, else the call's refusal), nothing the program could not do otherwise.
  *
  * Return: true for the return trampoline's uretprobe call and a stub's uprobe call.
  */
