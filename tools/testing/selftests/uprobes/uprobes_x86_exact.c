@@ -784,10 +784,11 @@ static void sysemu_child(bool before)
 {
 	long i, bad = 0;
 
-	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
-		_exit(100);
+	/* Untraced while the site may become a jump; PTRACE_TRACEME turns it back. */
 	for (i = 0; before && i < 10; i++)
 		bad += nop5_fn(i) != i + 1;
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(100);
 	/* Not raise(): it makes more system calls after the stop. */
 	kill(getpid(), SIGSTOP);
 	for (i = 0; i < 10; i++)
@@ -869,8 +870,9 @@ TEST_F(sysemu, hit_under_sysemu)
 }
 
 /*
- * The site became a jump before the emulation began: the first hit under it comes
- * back through the stub's fallback and makes the site a breakpoint again.
+ * The site became a jump before the tracer came (on a kernel that optimizes):
+ * PTRACE_TRACEME turns it back into a breakpoint, so the emulating tracer sees no
+ * uprobe call (a thread caught inside a stub would make one, and fall back).
  */
 TEST_F(sysemu, optimized_before_sysemu)
 {
@@ -880,7 +882,7 @@ TEST_F(sysemu, optimized_before_sysemu)
 	ASSERT_EQ(0, sysemu_run(true, &log));
 	EXPECT_EQ(0, log.signal);
 	EXPECT_EQ(0, log.exit_code);
-	EXPECT_GE(1, log.uprobe_calls);
+	EXPECT_EQ(0, log.uprobe_calls);
 	EXPECT_EQ(0, log.other_calls);
 	EXPECT_EQ(20, probe_hits("sysemu_nop5"));
 }
