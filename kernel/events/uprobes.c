@@ -578,7 +578,8 @@ static int install_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 		return ret;
 	/* Before the breakpoint can be hit: it tells the int3 hook to look at us. */
 	set_bit(MMF_HAS_UPROBES, &mm->flags);
-	ret = ubp_set_insn(vma, vaddr, uprobe->arch.insn, &swbp, UPROBE_SWBP_INSN_SIZE);
+	ret = ubp_set_insn(vma, vaddr, uprobe->arch.insn, &swbp, UPROBE_SWBP_INSN_SIZE,
+			   UBP_INSERT);
 	if (ret == UBP_WRITTEN && uprobe->ref_ctr_offset)
 		update_ref_ctr(uprobe, mm, 1);
 	if (ret == -EBUSY) {
@@ -602,7 +603,8 @@ static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 	/* An optimized site becomes a breakpoint again first: then it comes out as usual. */
 	if (ubp_has_stubs(vma->vm_mm))
 		arch_uprobe_unoptimize(&uprobe->arch, vma, vaddr);
-	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE);
+	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE,
+			   UBP_RESTORE);
 	if (ret != UBP_WRITTEN)
 		return;
 	if (uprobe->ref_ctr_offset)
@@ -1124,8 +1126,7 @@ void uprobe_clear_state(struct mm_struct *mm)
 		if (p->mm == mm)
 			drop_pending(p);
 	mutex_unlock(&ref_ctr_lock);
-	ubp_xol_free(mm);
-	ubp_stubs_free(mm);
+	ubp_mm_free(mm);
 }
 
 /* ------------------------------------------------------------------------------- */
@@ -1279,15 +1280,13 @@ static void pop_return_instance(struct uprobe_task *utask)
 void uprobe_free_utask(struct task_struct *t)
 {
 	struct uprobe_task *utask = t->utask;
-	struct xol_area *area;
 
 	if (likely(!utask))
 		return;
 	t->utask = NULL;
 	/* Killed mid-step: the slot and the probe go back. */
-	area = t->mm ? t->mm->uprobes_state.xol_area : NULL;
-	if (area && utask->xol_vaddr)
-		ubp_xol_put_slot(area, utask->xol_vaddr);
+	if (t->mm && utask->xol_vaddr)
+		ubp_xol_put_slot(t->mm, utask->xol_vaddr);
 	if (utask->active_uprobe)
 		uprobe_release(utask->active_uprobe);
 	while (utask->return_instances)
@@ -1302,7 +1301,7 @@ static void dup_xol_work(struct callback_head *work)
 
 	/* A child dying before it ran needs no trampoline. */
 	if (!(current->flags & PF_EXITING) &&
-	    !ubp_xol_area_at(current->mm, utask->dup_xol_addr))
+	    !ubp_xol_map_at(current->mm, utask->dup_xol_addr))
 		pr_warn_ratelimited("uprobe: %s[%d] cannot map its return trampoline; pending returns will fault\n",
 				    current->comm, task_pid_nr(current));
 }
@@ -1373,7 +1372,7 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	struct return_instance *ri;
 	bool chained;
 
-	tramp = ubp_xol_area(current->mm) ? ubp_xol_base(current->mm) : 0;
+	tramp = ubp_xol_map(current->mm);
 	if (!tramp) {
 		pr_warn_ratelimited("uprobe: %s[%d] has no room for the return trampoline, return not probed\n",
 				    current->comm, task_pid_nr(current));
@@ -1641,21 +1640,18 @@ static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr)
 static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
-	struct xol_area *area;
 	unsigned long slot;
 	int err;
 
-	area = ubp_xol_area(current->mm);
-	if (!area)
-		return -ENOMEM;
-	slot = ubp_xol_get_slot(area, uprobe->arch.ixol, sizeof(uprobe->arch.ixol));
-	if (!slot)
-		return -EINTR;
+	err = ubp_xol_get_slot(current->mm, uprobe->arch.ixol, sizeof(uprobe->arch.ixol),
+			       &slot);
+	if (err)
+		return err;
 	utask->xol_vaddr = slot;
 	utask->vaddr = bp_vaddr;
 	err = arch_uprobe_pre_xol(&uprobe->arch, regs);
 	if (err) {
-		ubp_xol_put_slot(area, slot);
+		ubp_xol_put_slot(current->mm, slot);
 		utask->xol_vaddr = 0;
 		return err;
 	}
@@ -1946,7 +1942,6 @@ static bool signal_waits(void)
 static void finish_step(struct uprobe_task *utask, struct pt_regs *regs)
 {
 	struct uprobe *uprobe = utask->active_uprobe;
-	struct xol_area *area = current->mm->uprobes_state.xol_area;
 	int err = 0;
 
 	switch (utask->state) {
@@ -1973,7 +1968,7 @@ static void finish_step(struct uprobe_task *utask, struct pt_regs *regs)
 	utask->state = UTASK_RUNNING;
 	utask->active_uprobe = NULL;
 	uprobe_release(uprobe);
-	ubp_xol_put_slot(area, utask->xol_vaddr);
+	ubp_xol_put_slot(current->mm, utask->xol_vaddr);
 	utask->xol_vaddr = 0;
 
 	/* Let in the signals uprobe_deny_signal() held back during the step. */

@@ -978,12 +978,13 @@ void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	memcpy(rel, &disp, sizeof(rel));
 
 	sync_mm_cpus(mm);	/* nobody still runs the nop from before the int3 */
-	if (ubp_set_insn(vma, vaddr + 1, aup->insn + 1, rel, sizeof(rel)) != UBP_WRITTEN)
+	if (ubp_set_insn(vma, vaddr + 1, aup->insn + 1, rel, sizeof(rel),
+			 UBP_INSERT) != UBP_WRITTEN)
 		return;
 	sync_mm_cpus(mm);	/* every CPU sees the tail before the jump opcode */
-	if (ubp_set_insn(vma, vaddr, &swbp, &jmp, 1) != UBP_WRITTEN) {
+	if (ubp_set_insn(vma, vaddr, &swbp, &jmp, 1, UBP_INSERT) != UBP_WRITTEN) {
 		/* No memory for the page walk: back to a plain breakpoint. */
-		ubp_set_insn(vma, vaddr + 1, rel, aup->insn + 1, sizeof(rel));
+		ubp_set_insn(vma, vaddr + 1, rel, aup->insn + 1, sizeof(rel), UBP_RESTORE);
 		return;
 	}
 	sync_mm_cpus(mm);	/* and now every CPU jumps */
@@ -1019,11 +1020,11 @@ void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 	if (ubp_stub_site(mm, vaddr + NOP5_LEN + disp) != vaddr)
 		return;
 
-	if (now[0] == jmp && ubp_set_insn(vma, vaddr, &jmp, &swbp, 1) != UBP_WRITTEN)
+	if (now[0] == jmp && ubp_set_insn(vma, vaddr, &jmp, &swbp, 1, UBP_INSERT) != UBP_WRITTEN)
 		return;
 	/* A CPU may still run a jump it fetched before someone else's int3 too. */
 	sync_mm_cpus(mm);	/* every CPU traps before the tail changes */
-	ubp_set_insn(vma, vaddr + 1, now + 1, aup->insn + 1, NOP5_LEN - 1);
+	ubp_set_insn(vma, vaddr + 1, now + 1, aup->insn + 1, NOP5_LEN - 1, UBP_RESTORE);
 	sync_mm_cpus(mm);	/* and sees the tail before the int3 may go */
 }
 
