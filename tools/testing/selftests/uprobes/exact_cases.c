@@ -6,7 +6,7 @@
  * register and the flags from a state, runs it, and stores them back.
  *
  * The corpus is not the list of classes: at build time exact_classify runs the
- * kernel's own analysis (arch/x86/kernel/uprobes.c and uprobes_emulate.c, compiled
+ * kernel's own analysis (arch/x86/kernel/uprobes/decode.c and emulate.c, compiled
  * in user space) over the bytes at each xc_NAME_insn and writes exact_classes.h,
  * which says which ops and fix-ups each case gets and lists every ops table and
  * fix-up the analysis has; the test fails for any of them that no case reaches.
