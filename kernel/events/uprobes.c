@@ -218,6 +218,25 @@ static struct uprobe *find_uprobe_srcu(struct inode *inode, loff_t offset)
 	return NULL;
 }
 
+/*
+ * Walk the probes of @inode in [*@pos, @end), one at a time, each with a reference
+ * the caller drops (uprobe_release()) before it asks for the next; *@pos moves past
+ * each. The tree's lock is not held between steps: probes may come and go meanwhile.
+ */
+static struct uprobe *next_uprobe_in(struct inode *inode, loff_t *pos, loff_t end)
+{
+	struct uprobe *u;
+
+	spin_lock(&uprobes_treelock);
+	u = tree_first_in(inode, *pos, end);
+	if (u)
+		uprobe_hold(u);		/* in the tree: the tree's reference keeps it above 0 */
+	spin_unlock(&uprobes_treelock);
+	if (u)
+		*pos = u->offset + 1;
+	return u;
+}
+
 /* The probe at (@inode, @offset) with a reference, under the tree's lock. */
 static struct uprobe *find_uprobe_locked(struct inode *inode, loff_t offset)
 {
@@ -432,13 +451,26 @@ static int analyze_uprobe(struct uprobe *uprobe, struct mm_struct *mm, unsigned 
 	uprobe->analyze_err = err;
 	/*
 	 * Publish arch and analyze_err before the bit: pairs with smp_rmb() above and
-	 * in uprobe_analyzed().
+	 * in uprobe_ready().
 	 */
 	smp_wmb();
 	set_bit(UPROBE_ANALYZED, &uprobe->flags);
 out_unlock:
 	mutex_unlock(&uprobe->analyze_lock);
 	return err;
+}
+
+/*
+ * Is @uprobe analyzed, and did its analysis take the instruction? Only such a probe
+ * ever put a breakpoint in (the bit is set before any breakpoint is written), and
+ * only then may its arch data be read.
+ */
+static bool uprobe_ready(struct uprobe *uprobe)
+{
+	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
+		return false;
+	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
+	return !uprobe->analyze_err;
 }
 
 /*
@@ -598,7 +630,7 @@ static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
 	int ret;
 
-	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags) || uprobe->analyze_err)
+	if (!uprobe_ready(uprobe))
 		return;	/* it never went in */
 	/* An optimized site becomes a breakpoint again first: then it comes out as usual. */
 	if (ubp_has_stubs(vma->vm_mm))
@@ -901,17 +933,9 @@ int uprobe_mmap(struct vm_area_struct *vma)
 
 	pos = file_offset_of(vma, vma->vm_start);
 	end = pos + (vma->vm_end - vma->vm_start);
-	for (;;) {
-		spin_lock(&uprobes_treelock);
-		u = tree_first_in(inode, pos, end);
-		if (u)
-			uprobe_hold(u);
-		spin_unlock(&uprobes_treelock);
-		if (!u)
-			break;
+	while ((u = next_uprobe_in(inode, &pos, end))) {
 		if (uprobe_wants(u, vma->vm_mm))
 			install_breakpoint(u, vma, user_addr_of(vma, u->offset));
-		pos = u->offset + 1;
 		uprobe_release(u);
 	}
 	return 0;
@@ -939,20 +963,9 @@ void uprobe_mremap(struct vm_area_struct *vma, unsigned long start, unsigned lon
 	inode = file_inode(vma->vm_file);
 	pos = file_offset_of(vma, start);
 	stop = file_offset_of(vma, end);
-	for (;;) {
-		spin_lock(&uprobes_treelock);
-		u = tree_first_in(inode, pos, stop);
-		if (u)
-			uprobe_hold(u);
-		spin_unlock(&uprobes_treelock);
-		if (!u)
-			break;
-		if (test_bit(UPROBE_ANALYZED, &u->flags)) {
-			smp_rmb(); /* the arch data behind the bit; pairs with analyze_uprobe() */
-			if (!u->analyze_err)
-				arch_uprobe_unoptimize(&u->arch, vma, user_addr_of(vma, u->offset));
-		}
-		pos = u->offset + 1;
+	while ((u = next_uprobe_in(inode, &pos, stop))) {
+		if (uprobe_ready(u))
+			arch_uprobe_unoptimize(&u->arch, vma, user_addr_of(vma, u->offset));
 		uprobe_release(u);
 	}
 }
@@ -968,11 +981,8 @@ static void unoptimize_site(struct mm_struct *mm, unsigned long site)
 	u = find_uprobe_locked(file_inode(vma->vm_file), file_offset_of(vma, site));
 	if (!u)
 		return;
-	if (test_bit(UPROBE_ANALYZED, &u->flags)) {
-		smp_rmb(); /* the arch data behind the bit; pairs with analyze_uprobe() */
-		if (!u->analyze_err)
-			arch_uprobe_unoptimize(&u->arch, vma, site);
-	}
+	if (uprobe_ready(u))
+		arch_uprobe_unoptimize(&u->arch, vma, site);
 	uprobe_release(u);
 }
 
@@ -1753,68 +1763,120 @@ static void try_optimize(struct uprobe *uprobe, unsigned long vaddr)
 	mmap_write_unlock(mm);
 }
 
-/*
- * The probe of a hit at @vaddr. On success the caller is inside uprobes_srcu (*@idx);
- * a probe found the fast way comes without a reference, one found the slow way with
- * one, also stored in *@held. On failure the caller is outside.
+/**
+ * struct uprobe_hit - one hit of a probe, from its lookup to its end
+ * @uprobe: the probe; valid inside the hit's uprobes_srcu section, and after it
+ *	only if @held
+ * @held: @uprobe again if the hit holds a reference on it (a slow lookup returns
+ *	one; hit_pin() takes one before the hit leaves the section), else NULL
+ * @srcu_idx: the hit's uprobes_srcu section
+ * @vaddr: the probed address
+ *
+ * A hit goes: hit_find() (enters the section) - the handlers - hit_leave() - what
+ * may sleep, with the reference - hit_end(). hit_complete() does the last three for
+ * both ways of coming in (a breakpoint, a stub).
  */
-static struct uprobe *find_hit_uprobe(unsigned long vaddr, int *idx, struct uprobe **held)
+struct uprobe_hit {
+	struct uprobe	*uprobe;
+	struct uprobe	*held;
+	int		srcu_idx;
+	unsigned long	vaddr;
+};
+
+/*
+ * Find the probe of a hit at @vaddr. True: the probe is in @hit and the caller is
+ * inside uprobes_srcu; a probe found the fast way comes without a reference, one
+ * found the slow way with one. False: no probe, and the caller is outside.
+ */
+static bool hit_find(struct uprobe_hit *hit, unsigned long vaddr)
 {
-	struct uprobe *uprobe;
-
+	hit->vaddr = vaddr;
+	hit->held = NULL;
 	/* Keeps a probe found without a reference; pairs with call_srcu() in uprobe_release(). */
-	*idx = srcu_read_lock(&uprobes_srcu);
-	uprobe = find_uprobe_fast(vaddr);
-	if (uprobe)
-		return uprobe;
-	srcu_read_unlock(&uprobes_srcu, *idx);
+	hit->srcu_idx = srcu_read_lock(&uprobes_srcu);
+	hit->uprobe = find_uprobe_fast(vaddr);
+	if (hit->uprobe)
+		return true;
+	srcu_read_unlock(&uprobes_srcu, hit->srcu_idx);
 
-	*held = find_uprobe_slow(vaddr);
-	if (*held)
-		*idx = srcu_read_lock(&uprobes_srcu);
-	return *held;
+	hit->held = find_uprobe_slow(vaddr);
+	if (!hit->held)
+		return false;
+	hit->uprobe = hit->held;
+	hit->srcu_idx = srcu_read_lock(&uprobes_srcu);
+	return true;
 }
 
 /*
- * Make sure the hit holds a reference on @uprobe before it leaves uprobes_srcu. False
- * when the probe is already on its way out: then its breakpoint is being taken out,
- * and whatever the task does next runs the instruction that is there again.
+ * Make sure the hit holds a reference on its probe before it leaves uprobes_srcu.
+ * False when the probe is already on its way out: then its breakpoint is being taken
+ * out, and whatever the task does next runs the instruction that is there again.
  */
-static bool hold_hit_uprobe(struct uprobe *uprobe, struct uprobe **held)
+static bool hit_pin(struct uprobe_hit *hit)
 {
-	if (*held)
+	if (hit->held)
 		return true;
-	if (!refcount_inc_not_zero(&uprobe->ref))
+	if (!refcount_inc_not_zero(&hit->uprobe->ref))
 		return false;
-	*held = uprobe;
+	hit->held = hit->uprobe;
 	return true;
+}
+
+/* Leave the hit's uprobes_srcu section; only a pinned probe may be used after. */
+static void hit_leave(struct uprobe_hit *hit)
+{
+	srcu_read_unlock(&uprobes_srcu, hit->srcu_idx);
+}
+
+/* The hit is over: drop its reference, if it has one. */
+static void hit_end(struct uprobe_hit *hit)
+{
+	if (hit->held)
+		uprobe_release(hit->held);
 }
 
 /*
  * What a hit does whichever way the task came (breakpoint or stub): the task's
- * state and the handlers. The caller is inside uprobes_srcu, the probe analyzed and
- * fit to be hit; the instruction pointer is at the site. Returns false when no
- * handler ran, and the instruction is not to be run either; *@remove says whether
- * every handler asked for the breakpoint to leave this process.
+ * state and the handlers. The caller is inside uprobes_srcu, the probe ready; the
+ * instruction pointer is at the site. Returns false when no handler ran, and the
+ * instruction is not to be run either; *@remove says whether every handler asked for
+ * the breakpoint to leave this process.
  */
-static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, bool *remove)
+static bool hit_run_handlers(struct uprobe_hit *hit, struct pt_regs *regs, bool *remove)
 {
 	/* GFP_KERNEL this small fails only for a task being killed for memory. */
 	if (unlikely(!current_utask()))
 		return false;
-	if (arch_uprobe_ignore(&uprobe->arch, regs))
+	if (arch_uprobe_ignore(&hit->uprobe->arch, regs))
 		return false;
-	*remove = run_handlers(uprobe, regs);
+	*remove = run_handlers(hit->uprobe, regs);
 	return true;
 }
 
-/* Analyzed yet? Then the arch data and analyze_err are final (and may be read). */
-static bool uprobe_analyzed(struct uprobe *uprobe)
+/*
+ * The end of every hit that ran its handlers, inside uprobes_srcu: leave it, then do
+ * what may sleep, holding a reference: the removal the handlers asked for (@remove),
+ * optimizing the site (@optimize), and, unless @done, running the instruction the
+ * slow way (an emulation with page faults allowed, or the out-of-line step). A probe
+ * that is on its way out gets none of these: its breakpoint is going anyway.
+ */
+static void hit_complete(struct uprobe_hit *hit, struct pt_regs *regs, bool remove,
+			 bool optimize, bool done)
 {
-	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
-		return false;
-	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
-	return true;
+	if ((remove || optimize || !done) && !hit_pin(hit)) {
+		hit_leave(hit);
+		hit_end(hit);
+		return;
+	}
+	hit_leave(hit);
+
+	if (remove)
+		remove_from_current(hit->held);
+	if (optimize)
+		try_optimize(hit->held, hit->vaddr);
+	if (!done && run_insn_slowly(hit->held, hit->vaddr, regs))
+		return;	/* the reference goes with utask->active_uprobe */
+	hit_end(hit);
 }
 
 /**
@@ -1828,23 +1890,18 @@ static bool uprobe_analyzed(struct uprobe *uprobe)
  */
 void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr)
 {
-	struct uprobe *uprobe, *held = NULL;
 	bool remove = false;
-	int idx;
+	struct uprobe_hit hit;
 
-	uprobe = find_hit_uprobe(vaddr, &idx, &held);
-	if (!uprobe)
+	if (!hit_find(&hit, vaddr))
 		return;
-	/* Only an analyzed probe's site is ever optimized. */
-	if (uprobe_analyzed(uprobe) && !uprobe->analyze_err &&
-	    hit_uprobe(uprobe, regs, &remove) && remove && !hold_hit_uprobe(uprobe, &held))
-		remove = false;
-	srcu_read_unlock(&uprobes_srcu, idx);
-
-	if (remove)
-		remove_from_current(held);
-	if (held)
-		uprobe_release(held);
+	/* Only a ready probe's site is ever optimized; the caller does the nop itself. */
+	if (!uprobe_ready(hit.uprobe) || !hit_run_handlers(&hit, regs, &remove)) {
+		hit_leave(&hit);
+		hit_end(&hit);
+		return;
+	}
+	hit_complete(&hit, regs, remove, false, true);
 }
 
 /*
@@ -1867,63 +1924,46 @@ static void handle_breakpoint(struct pt_regs *regs)
 {
 	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
 	bool remove = false, optimize = false, done;
-	struct uprobe *uprobe, *held = NULL;
-	int idx;
+	struct uprobe_hit hit;
 
 	if (bp_vaddr == uprobe_get_trampoline_vaddr()) {
 		uprobe_handle_trampoline(regs);
 		return;
 	}
-	uprobe = find_hit_uprobe(bp_vaddr, &idx, &held);
-	if (!uprobe) {
+	if (!hit_find(&hit, bp_vaddr)) {
 		program_trap(regs, bp_vaddr);
 		return;
 	}
 	/*
-	 * A probe puts its breakpoint in only once analyzed, and only if the analysis
-	 * took the instruction (the bit is set before the breakpoint is written, under
-	 * the mmap_lock): otherwise the trap is not this probe's, but the program's own
-	 * or one left over from an older probe at the same place.
+	 * A probe puts its breakpoint in only once ready: otherwise the trap is not this
+	 * probe's, but the program's own or one left over from an older probe at the
+	 * same place.
 	 */
-	if (unlikely(!uprobe_analyzed(uprobe) || uprobe->analyze_err)) {
-		srcu_read_unlock(&uprobes_srcu, idx);
-		if (held)
-			uprobe_release(held);
+	if (unlikely(!uprobe_ready(hit.uprobe))) {
+		hit_leave(&hit);
+		hit_end(&hit);
 		program_trap(regs, bp_vaddr);
 		return;
 	}
 	/* Handlers see, and a restart runs, the probed instruction itself. */
 	instruction_pointer_set(regs, bp_vaddr);
-	if (!hit_uprobe(uprobe, regs, &remove))
-		goto out;
+	if (!hit_run_handlers(&hit, regs, &remove)) {
+		hit_leave(&hit);
+		hit_end(&hit);
+		return;
+	}
 
 	/* A handler that moved the instruction pointer took the task elsewhere. */
 	done = instruction_pointer(regs) != bp_vaddr;
 	if (!done) {
 		/* A page that is not there is faulted in outside the section. */
 		pagefault_disable();
-		done = arch_uprobe_skip_sstep(&uprobe->arch, regs);
+		done = arch_uprobe_skip_sstep(&hit.uprobe->arch, regs);
 		pagefault_enable();
 		if (done && !remove)
-			optimize = arch_uprobe_optimizable(&uprobe->arch, regs, bp_vaddr);
+			optimize = arch_uprobe_optimizable(&hit.uprobe->arch, regs, bp_vaddr);
 	}
-	if ((remove || optimize || !done) && !hold_hit_uprobe(uprobe, &held))
-		goto out;
-	srcu_read_unlock(&uprobes_srcu, idx);
-
-	if (remove)
-		remove_from_current(held);
-	if (optimize)
-		try_optimize(held, bp_vaddr);
-	if (!done && run_insn_slowly(held, bp_vaddr, regs))
-		return;	/* the reference goes with utask->active_uprobe */
-	if (held)
-		uprobe_release(held);
-	return;
-out:
-	srcu_read_unlock(&uprobes_srcu, idx);
-	if (held)
-		uprobe_release(held);
+	hit_complete(&hit, regs, remove, optimize, done);
 }
 
 /* Is a signal waiting for the step to end (held back by uprobe_deny_signal())? */
