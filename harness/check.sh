@@ -4,6 +4,28 @@
 # SUITES="selftests ftrace perf" picks suites; SUITES=stress is make stress.
 . "$(dirname "$0")/lib.sh"
 
+# First, in seconds and before any kernel is built: the x86 analysis and emulations on
+# the host (tools/testing/selftests/uprobes/x86_analysis.c), one result per case.
+host_results=$BUILD/results-host-$variant.txt
+rm -f "$host_results"
+if [ "$ARCH" = x86_64 ] && [ "$KERNEL" = ours ]; then
+	"$REPO/harness/tree.sh" >/dev/null
+	step "host: the x86 analysis against its table, the emulations against this CPU"
+	host_tests=$BUILD/host-tests
+	if make -s -C "$REPO/tools/testing/selftests/uprobes" OUTPUT="$host_tests" \
+		KSFT_INCLUDE="$SRC/tools/testing/selftests" host; then
+		"$host_tests/x86_analysis" "$host_tests/x86_analysis.golden" > "$host_tests/tap.out" || true
+		grep '^# ' "$host_tests/tap.out" | grep -v ' 0 of ' || true
+		sed -n 's/^ok [0-9]* \(.*\)/PASS host\/x86_analysis\/\1/p;
+			s/^not ok [0-9]* \(.*\)/FAIL host\/x86_analysis\/\1/p' \
+			"$host_tests/tap.out" > "$host_results"
+		grep -q . "$host_results" || echo "FAIL host/x86_analysis: no result" > "$host_results"
+	else
+		echo "FAIL host/x86_analysis: does not build" > "$host_results"
+	fi
+	tail -1 "$host_tests/tap.out" 2>/dev/null || true
+fi
+
 "$REPO/harness/build.sh"
 
 step "building selftests"
@@ -48,6 +70,7 @@ export VM_TIMEOUT=${VM_TIMEOUT:-2400}
 "$REPO/harness/vm.sh" "$stress_env bash $REPO/harness/guest-check.sh $results $SRC $selftests '${SUITES:-selftests ftrace perf}'" || rc=$?
 
 printf '\n===== summary (%s) =====\n' "$variant"
+[ -f "$host_results" ] && cat "$host_results" >> "$results"
 grep -E '^(FAIL|SKIP)' "$results" 2>/dev/null || true
 pass=$(grep -c '^PASS' "$results" 2>/dev/null || true)
 fail=$(grep -c '^FAIL' "$results" 2>/dev/null || true)
