@@ -263,7 +263,9 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	if (argc != 2 || !(golden = read_file(argv[1]))) {
+	if (argc == 2)
+		golden = read_file(argv[1]);
+	if (!golden) {
 		fprintf(stderr, "usage: %s GOLDEN | -w\n", argv[0]);
 		return 2;
 	}
