@@ -438,8 +438,9 @@ TEST_F_TIMEOUT(emulate, native_and_probed_agree, 300)
 		run_trials(c, native);
 		/* The CPU is deterministic: a second native run is the same. */
 		run_trials(c, probed);
-		for (t = 0; t < NR_TRIALS; t++)
+		for (t = 0; t < NR_TRIALS; t++) {
 			ASSERT_EQ(0, compare(_metadata, c->name, t, &native[t], &probed[t]));
+		}
 
 		snprintf(sym, sizeof(sym), "emu_%s_insn", c->name);
 		off = elf_sym_offset(self->exe, sym);

@@ -245,8 +245,9 @@ TEST_F_TIMEOUT(mem, no_leak_register_cycles, 600)
 	int nb, na, i, j;
 	long n;
 
-	for (n = 0; n < NR_WARMUP; n++)
+	for (n = 0; n < NR_WARMUP; n++) {
 		ASSERT_EQ(0, cycle(self, n));
+	}
 	ASSERT_EQ(0, sample(&s0));
 	nb = slabinfo_read(before, ARRAY_SIZE(before));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -275,12 +276,15 @@ TEST_F_TIMEOUT(mem, no_leak_register_cycles, 600)
 	EXPECT_GE(SLAB_TOLERANCE_KB, s1.unreclaim_kb - s0.unreclaim_kb);
 	EXPECT_GE(SLAB_TOLERANCE_KB, s1.slab_kb - s0.slab_kb);
 	EXPECT_GE(FREE_TOLERANCE_KB, s0.free_kb - s1.free_kb);
-	for (i = 0; i < na; i++)
-		for (j = 0; j < nb; j++)
-			if (!strcmp(after[i].name, before[j].name))
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb; j++) {
+			if (!strcmp(after[i].name, before[j].name)) {
 				EXPECT_GT(NR_CYCLES / 2, after[i].active - before[j].active) {
 					TH_LOG("slab cache %s grew", after[i].name);
 				}
+			}
+		}
+	}
 }
 
 TEST_HARNESS_MAIN

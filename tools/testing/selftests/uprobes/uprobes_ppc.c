@@ -267,8 +267,9 @@ TEST_F(ppc, suffix_behind_probed_prefix)
 
 	ASSERT_EQ(0, probe_at(self->exe, "pld", "ppc_pcrel", 0));
 	EXPECT_NE(0, probe_at(self->exe, "suffix", "ppc_pcrel", 4));
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		EXPECT_EQ(0x11234, ppc_pcrel(&where));
+	}
 	ASSERT_EQ(0, probe_enable("pld", false));
 	EXPECT_EQ(3, probe_hits("pld"));
 	ASSERT_EQ(0, probe_del("pld"));

@@ -132,8 +132,9 @@ TEST_F_TIMEOUT(race, threads_and_probe_churn, 100)
 				       self->loop_off + self->loop->off[mid]));
 		ASSERT_EQ(0, probe_add("r:%s/loopret %s:0x%lx ret=$retval:s64", PROBE_GROUP,
 				       self->exe, self->loop_off));
-		for (i = 0; i < ARRAY_SIZE(churn); i++)
+		for (i = 0; i < ARRAY_SIZE(churn); i++) {
 			ASSERT_EQ(0, probe_enable(churn[i], true));
+		}
 		usleep(2000);
 		for (i = 0; i < ARRAY_SIZE(churn); i++) {
 			ASSERT_EQ(0, probe_enable(churn[i], false));

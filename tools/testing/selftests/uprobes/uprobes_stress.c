@@ -219,13 +219,15 @@ static void add_standing_probes(struct __test_metadata *_metadata,
 {
 	int i;
 
-	for (i = 0; i < self->leaf->count; i++)
+	for (i = 0; i < self->leaf->count; i++) {
 		ASSERT_EQ(0, probe_add("p:%s/leaf%d %s:0x%lx", PROBE_GROUP, i, self->exe,
 				       self->leaf_off + self->leaf->off[i]));
-	for (i = 0; i < self->sstep->count; i++)
+	}
+	for (i = 0; i < self->sstep->count; i++) {
 		ASSERT_EQ(0, probe_add("p:%s/sstep%d %s:0x%lx a=%s:s64", PROBE_GROUP, i,
 				       self->exe, self->sstep_off + self->sstep->off[i],
 				       REG_ARG1));
+	}
 	ASSERT_EQ(0, probe_add("r:%s/callsret %s:0x%lx ret=$retval:s64", PROBE_GROUP,
 			       self->exe, self->calls_off));
 	ASSERT_EQ(0, probe_add("r:%s/fibret %s:0x%lx", PROBE_GROUP, self->exe, self->fib_off));
