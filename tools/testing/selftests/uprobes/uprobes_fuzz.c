@@ -409,49 +409,24 @@ struct fuzz_figures {
 	long foreign;		/* events on non-scratch paths: removed, never enabled */
 };
 
-/* Lines of dynamic_events as they are now, to tell what the fuzzing added. */
+/* Lines of dynamic_events as they are now, to tell what the fuzzing added (free() it). */
 static char *listing(void)
 {
-	static char buf[1 << 20];
-	ssize_t n, got = 0;
-	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
-	return buf;
+	return read_all(TRACEFS "/dynamic_events", NULL);
 }
 
-static int write_path(const char *path, const char *str)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, str, strlen(str)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Whether dynamic_events still lists an event GROUP/EVENT (a second buffer). */
+/* Whether dynamic_events still lists an event GROUP/EVENT. */
 static bool still_listed(const char *group, const char *event)
 {
-	char want[300], buf[1 << 16];
-	ssize_t n, got = 0;
-	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
+	char want[300], *buf = listing();
+	bool listed;
 
-	if (fd < 0)
+	if (!buf)
 		return true;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
 	snprintf(want, sizeof(want), ":%s/%s ", group, event);
-	return strstr(buf, want);
+	listed = strstr(buf, want);
+	free(buf);
+	return listed;
 }
 
 /* Would stock refuse to enable a probe on @where at @off with counter @refctr? */
@@ -485,26 +460,24 @@ static void split_location(char *where, unsigned long long *off, unsigned long l
  */
 static bool event_refused_as_stock(const char *group, const char *event)
 {
-	char buf[1 << 16], *line, *save, kind, g[128], e[128], where[PATH_MAX + 64];
+	char *buf = listing(), *line, *save, kind, g[128], e[128], where[PATH_MAX + 64];
 	unsigned long long off, refctr;
-	ssize_t n, got = 0;
-	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
+	bool refused = false;
 
-	if (fd < 0)
+	if (!buf)
 		return false;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, g, e, where) < 4 ||
 		    strcmp(g, group) || strcmp(e, event))
 			continue;
 		split_location(where, &off, &refctr);
-		if (refused_as_stock(where, off, refctr))
-			return true;
+		if (refused_as_stock(where, off, refctr)) {
+			refused = true;
+			break;
+		}
 	}
-	return false;
+	free(buf);
+	return refused;
 }
 
 /*
@@ -538,10 +511,10 @@ static void sweep(struct fuzz_figures *fig)
 			} else if (pass == 0 && (kind == 'p' || kind == 'r')) {
 				snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/enable", group,
 					 event);
-				ret = write_path(path, "1");
+				ret = write_file(path, "1");
 				if (!ret) {
 					fig->enabled++;
-					write_path(path, "0");
+					write_file(path, "0");
 				} else if (ret == -ENOENT && !still_listed(group, event)) {
 					/* Removed with a sibling of the same name before. */
 					continue;
@@ -557,29 +530,25 @@ static void sweep(struct fuzz_figures *fig)
 			if (!write_line(TRACEFS "/dynamic_events", cmd))
 				fig->removed++;
 		}
+		free(buf);
 		if (!left)
 			return;
 	}
 	buf = listing();
+	if (!buf)
+		return;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%c:%127[^/]/", &kind, group) == 2) {
 			fig->remove_failed++;
 			printf("# could not remove: %s\n", line);
 		}
 	}
+	free(buf);
 }
 
 static long tainted(void)
 {
-	char buf[32] = "";
-	int fd = open("/proc/sys/kernel/tainted", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return atol(buf);
+	return read_long("/proc/sys/kernel/tainted", -1);
 }
 
 FIXTURE(fuzz) {
@@ -721,15 +690,7 @@ static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, unsigned 
 
 static int uprobe_pmu_type(void)
 {
-	char buf[32] = "";
-	int fd = open("/sys/bus/event_source/devices/uprobe/type", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return buf[0] ? atoi(buf) : -1;
+	return read_long("/sys/bus/event_source/devices/uprobe/type", -1);
 }
 
 /*

@@ -21,14 +21,6 @@
 #define NR_WORKERS	4
 #define NR_CYCLES	15
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 FIXTURE(race) {
 	const char *exe;
 	long leaf_off;

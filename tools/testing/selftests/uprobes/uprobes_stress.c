@@ -50,14 +50,6 @@
 #define HOG_BYTES	(320L << 20)
 #define HOG_SLICE	(1L << 20)
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int stress_seconds(void)
 {
 	const char *env = getenv("UPROBES_STRESS_SECONDS");
@@ -407,15 +399,6 @@ struct hitter {
 	long leaf_calls;
 };
 
-static long loop_ref(long n)
-{
-	long sum = 0, i;
-
-	for (i = 0; i < n; i++)
-		sum += (i * i) ^ (sum >> 3);
-	return sum;
-}
-
 static void *hitter_main(void *arg)
 {
 	struct hitter *h = arg;
@@ -424,7 +407,7 @@ static void *hitter_main(void *arg)
 	for (i = 0; !__atomic_load_n(&h->self->stop, __ATOMIC_ACQUIRE); i++) {
 		bad += tgt_leaf(i) != i * 7 + 3;
 		bad += tgt_sstep(i, 5) != (i + 3) * 5;
-		bad += tgt_loop(i & 7) != loop_ref(i & 7);
+		bad += tgt_loop(i & 7) != loop_sum(i & 7);
 		h->leaf_calls++;
 		ops += 3;
 	}
@@ -972,18 +955,6 @@ TEST_F_TIMEOUT(stress, mappings, 60)
 }
 
 /* ---- memory pressure: reclaim and migration meet breakpoint pages ---- */
-
-static int write_file(const char *path, const char *str)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, str, strlen(str)) != (ssize_t)strlen(str))
-		ret = -1;
-	close(fd);
-	return ret;
-}
 
 /*
  * A counter of /proc/vmstat, or of a cgroup's memory.stat; -1 if absent. An empty
