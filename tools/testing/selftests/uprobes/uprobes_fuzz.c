@@ -2,10 +2,11 @@
 /*
  * Fuzzing of every way user space reaches the uprobes front end: generated and mutated
  * probe lines written to uprobe_events and dynamic_events, and perf_event_open() of the
- * uprobe PMU with random attributes. UPROBES_FUZZ_LINES lines are written (default
- * DEFAULT_LINES; `make stress` asks for 100,000 and more), a tenth as many PMU opens
- * are tried, from the seed UPROBES_FUZZ_SEED (default DEFAULT_SEED, so that runs
- * repeat), printed first.
+ * uprobe PMU with random attributes. How much comes from UPROBES_STRESS_SECONDS, the
+ * duration that uprobes_stress reads too (default STRESS_DEFAULT_SECONDS, 4; `make
+ * stress` sets more): FUZZ_LINES_PER_SECOND (1000) lines per second of it are written,
+ * a tenth as many PMU opens are tried, from the seed UPROBES_FUZZ_SEED (default
+ * DEFAULT_SEED, so that runs repeat), printed first with what replays the run.
  *
  * The lines follow the grammar of uprobe_events (valid prefixes, names, paths, offsets,
  * reference counters and fetch arguments of every kind) with bad values in every
@@ -39,7 +40,6 @@
 #include "kselftest_harness.h"
 #include "uprobes_helpers.h"
 
-#define DEFAULT_LINES	4000
 #define DEFAULT_SEED	20261122
 #define FUZZ_GROUP	"uprobes_fuzz"
 #define TMP_DIR		"/tmp/uprobes_fuzz"
@@ -546,6 +546,14 @@ static void sweep(struct fuzz_figures *fig)
 	free(buf);
 }
 
+/*
+ * Each fuzzing test's time limit: 1800 s at the default duration and 50 s more per
+ * second of UPROBES_STRESS_SECONDS (20 of its lines a second, the budget the guest's
+ * runner gives the program). The harness sets it when it registers the test, before
+ * main(), with the environment already there.
+ */
+#define FUZZ_TIMEOUT	(1600 + 50 * stress_seconds())
+
 static long tainted(void)
 {
 	return read_long("/proc/sys/kernel/tainted", -1);
@@ -567,10 +575,9 @@ FIXTURE_SETUP(fuzz)
 	UPROBES_FIXTURE_START();
 	self->seed = env ? strtoull(env, NULL, 0) : DEFAULT_SEED;
 	rng = self->seed;
-	env = getenv("UPROBES_FUZZ_LINES");
-	self->lines = env && atol(env) > 0 ? atol(env) : DEFAULT_LINES;
-	printf("# fuzz seed %llu (UPROBES_FUZZ_SEED=%llu replays it), %ld lines\n", self->seed,
-	       self->seed, self->lines);
+	self->lines = (long)FUZZ_LINES_PER_SECOND * stress_seconds();
+	printf("# fuzz seed %llu (UPROBES_FUZZ_SEED=%llu UPROBES_STRESS_SECONDS=%d replays it), %ld lines\n",
+	       self->seed, self->seed, stress_seconds(), self->lines);
 	fflush(stdout);
 
 	ASSERT_NE(NULL, self_path());
@@ -611,7 +618,7 @@ FIXTURE_TEARDOWN_PARENT(fuzz)
  * SWEEP_EVERY lines and at the end, sweep() checks that what they made can be enabled
  * and removed. Afterwards a real probe still works.
  */
-TEST_F_TIMEOUT(fuzz, probe_lines, 1800)
+TEST_F_TIMEOUT(fuzz, probe_lines, FUZZ_TIMEOUT)
 {
 	static char line[2 * PATH_MAX + 8192];
 	struct fuzz_figures fig = {};
@@ -699,7 +706,7 @@ static int uprobe_pmu_type(void)
  * inside, at and past the end of the file, huge; return probes and reference counters;
  * random sample and flag bits. An event that opens is enabled, disabled and closed.
  */
-TEST_F_TIMEOUT(fuzz, perf_uprobe_pmu, 1800)
+TEST_F_TIMEOUT(fuzz, perf_uprobe_pmu, FUZZ_TIMEOUT)
 {
 	static char long_path[PATH_MAX + 16];
 	long tries = self->lines / 10 + 100, i, opened = 0, refused = 0;

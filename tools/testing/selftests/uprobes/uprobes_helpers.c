@@ -907,3 +907,11 @@ long loop_sum(long n)
 		sum += (i * i) ^ (sum >> 3);
 	return sum;
 }
+
+int stress_seconds(void)
+{
+	const char *env = getenv("UPROBES_STRESS_SECONDS");
+	int s = env ? atoi(env) : 0;
+
+	return s > 0 ? s : STRESS_DEFAULT_SECONDS;
+}

@@ -108,4 +108,14 @@ bool kernel_has_symbol(const char *name);
 double now(void);
 long loop_sum(long n);
 
+/*
+ * How long uprobes_stress and uprobes_fuzz run: UPROBES_STRESS_SECONDS, the one
+ * variable of both (`make stress` sets it from STRESS_SECONDS), else
+ * STRESS_DEFAULT_SECONDS. Each stress test runs its workers that long; the fuzzing
+ * writes FUZZ_LINES_PER_SECOND probe lines per second of it.
+ */
+#define STRESS_DEFAULT_SECONDS	4
+#define FUZZ_LINES_PER_SECOND	1000
+int stress_seconds(void);
+
 #endif /* UPROBES_HELPERS_H */
