@@ -10,9 +10,10 @@ step "building selftests"
 selftests=$BUILD/selftests/$ARCH
 rm -rf "$selftests"
 mkdir -p "$selftests"
+# A kselftest target: built where tree.sh linked it into the tree, next to ../lib.mk.
 if [ -f "$REPO/tools/testing/selftests/uprobes/Makefile" ]; then
-	make -s -C "$REPO/tools/testing/selftests/uprobes" OUTPUT="$selftests" \
-		KSFT_INCLUDE="$SRC/tools/testing/selftests" CROSS_COMPILE="$CROSS_COMPILE"
+	make -s -C "$SRC/tools/testing/selftests/uprobes" OUTPUT="$selftests" \
+		CROSS_COMPILE="$CROSS_COMPILE"
 fi
 # A guest without a compiler gets the ftracetests' target program built here, with what
 # the tests would have asked nm and readelf (test.d/uprobes/lib.sh).

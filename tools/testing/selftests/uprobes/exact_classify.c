@@ -40,7 +40,8 @@ static inline bool is_64bit_mm(struct mm_struct *mm)
 	return mm->is64;
 }
 
-#include "../../../../arch/x86/kernel/uprobes_emulate.c"
+/* The repository's arch/x86/kernel/uprobes_emulate.c, named by the Makefile. */
+#include UPROBES_EMULATE_C
 #include "exact_analysis.inc"
 
 /* Never run here: the stepped kinds only point at them. */
