@@ -63,18 +63,20 @@ run_selftest()
 }
 
 # (a) our kselftests: TAP from kselftest_harness.h, one line per test case. The stress
-# and fuzzing programs run in their short forms here.
+# and fuzzing programs run in their short forms here. Each program gets the time limit
+# of the target's kselftest settings file, as kselftest's own runner gives it.
 suite_selftests()
 {
-	local t
+	local t limit
 	banner "selftests/uprobes"
 	if ! ls "$selftests"/* >/dev/null 2>&1; then
 		record "SKIP selftests: no test programs were built"
 		return
 	fi
+	limit=$(sed -n 's/^timeout=//p' "$src/tools/testing/selftests/uprobes/settings" 2>/dev/null)
 	for t in "$selftests"/*; do
 		[ -x "$t" ] || continue
-		run_selftest "$t" 600
+		run_selftest "$t" "${limit:-600}"
 	done
 }
 
