@@ -22,8 +22,9 @@
 #include "kernel_shim.h"
 #include <asm/insn.h>
 
-#include "../../../../arch/x86/kernel/uprobes/decode.c"
-#include "../../../../arch/x86/kernel/uprobes/emulate.c"
+/* The repository's arch/x86/kernel/uprobes/decode.c and emulate.c, named by the Makefile. */
+#include UPROBES_DECODE_C
+#include UPROBES_EMULATE_C
 
 /* A stepped instruction has no emulation: its class. */
 #define STEPPED		"step"

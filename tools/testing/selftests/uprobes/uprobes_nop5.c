@@ -337,16 +337,18 @@ TEST_F(nop5, unregister_under_load)
 				  text_offset(self->exe, nop5_ret), ""));
 	ASSERT_EQ(42, nop5_ret(41));
 	ASSERT_OPTIMIZED(nop5_ret);
-	for (i = 0; i < NR_THREADS; i++)
+	for (i = 0; i < NR_THREADS; i++) {
 		ASSERT_EQ(0, pthread_create(&threads[i], NULL, hammer, NULL));
+	}
 	while (probe_hits("nop5_load") < 2000)
 		usleep(1000);
 	ASSERT_EQ(0, probe_enable("nop5_load", false));
 	ASSERT_EQ(0, probe_del("nop5_load"));
 	usleep(100000);
 	atomic_store(&stop_threads, 1);
-	for (i = 0; i < NR_THREADS; i++)
+	for (i = 0; i < NR_THREADS; i++) {
 		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	}
 	EXPECT_EQ(0, atomic_load(&thread_bad));
 	EXPECT_LT(2000, atomic_load(&thread_calls));
 	EXPECT_EQ(0x0f, mem_byte(nop5_ret));
