@@ -32,7 +32,8 @@ static bool ours_emulates(const u8 *bytes)
 	struct mm_struct mm = { .is64 = true };
 	struct arch_uprobe aup = { };
 
-	memcpy(aup.insn, bytes, sizeof(aup.insn));
+	/* The file holds MAX_INSN_SIZE bytes at @bytes (at_vaddr()), one fewer than insn[]. */
+	memcpy(aup.insn, bytes, MAX_INSN_SIZE);
 	return !arch_uprobe_analyze_insn(&aup, &mm, 0) && aup.ops;
 }
 
@@ -200,8 +201,3 @@ int main(int argc, char **argv)
 	printf("TOTAL\t%ld\t%ld\t%ld\n", total, ours, stock);
 	return err ? 1 : 0;
 }
-
-/* The step fallback never runs here; the emulated kinds only point at it. */
-void uprobe_step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs) { }
-int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs) { return 0; }
-void uprobe_step_abort(struct arch_uprobe *aup, struct pt_regs *regs) { }

@@ -110,7 +110,7 @@ static bool emulation_mode_matches(struct arch_uprobe *aup, struct pt_regs *regs
  * ptrace's breakpoints exclude the kernel, and nothing sends a signal. So an
  * emulated load or store must report its hits itself, as the #DB after the
  * instruction would have: for the task's ptrace watchpoints, which we can see, the
- * emulation checks each access (uprobe_watch_access()); any other data breakpoint
+ * emulation checks each access (x86_uprobe_watch_access()); any other data breakpoint
  * armed on this CPU (a perf event, CPU-wide or on the task, or the kernel's own)
  * makes the instruction be stepped, so that the CPU reports the access itself.
  */
@@ -241,8 +241,11 @@ int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs)
 	struct arch_uprobe_task *saved = &current->utask->autask;
 	struct thread_struct *thread = &current->thread;
 
-	if (WARN_ON_ONCE(!aup->can_step))
+	/* Cannot happen (such kinds always emulate); a task left at its int3 would loop. */
+	if (WARN_ON_ONCE(!aup->can_step)) {
+		force_sig(SIGILL);
 		return -EINVAL;
+	}
 	step_prepare(aup, regs);
 	/* A trap of the stepped instruction overwrites the marker: see xol_was_trapped. */
 	saved->saved_trap_nr = thread->trap_nr;

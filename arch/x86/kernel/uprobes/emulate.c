@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * uprobes on x86: the instructions done in the kernel at a hit, with no out-of-line
- * step (the analysis, decode.c, chose which). A step costs a second trap and a slot; most probed instructions (function
- * entries above all) are moves, address arithmetic, compares, stack adjustments,
- * pushes and pops, branches and nops, whose effect we reproduce exactly here.
+ * step (the analysis, decode.c, chose which). A step costs a second trap and a slot;
+ * most probed instructions (function entries above all) are moves, address
+ * arithmetic, compares, stack adjustments, pushes and pops, branches and nops, whose
+ * effect we reproduce exactly here.
  *
  * The analysis decodes each operand once (struct arch_uprobe_data and its kin in
  * asm/uprobes.h); a hit only computes an address and moves data. Exactness:
