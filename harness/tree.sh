@@ -5,8 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # The stock uprobes implementation, file by file; each build says whose copy it uses.
-UPROBES_FILES="kernel/events/uprobes.c kernel/events/uprobes_task.c kernel/events/ubp.c
-	include/linux/uprobes.h
+UPROBES_FILES="kernel/events/uprobes.c kernel/events/uprobes_task.c
+	kernel/events/uprobes_internal.h kernel/events/ubp.c include/linux/uprobes.h
 	include/linux/ubp.h arch/x86/kernel/uprobes.c arch/x86/kernel/uprobes/core.c
 	arch/x86/kernel/uprobes/decode.c arch/x86/kernel/uprobes/emulate.c
 	arch/x86/kernel/uprobes/opt.c arch/x86/include/asm/uprobes.h

@@ -172,7 +172,7 @@ int uprobe_post_sstep_notifier(struct pt_regs *regs);
 
 /*
  * The arch contract. Each arch provides these; the __weak defaults in
- * kernel/events/uprobes.c fit most. The hooks of the XOL area (trampoline, placement,
+ * kernel/events/uprobes_task.c fit most. The hooks of the XOL area (trampoline, placement,
  * copying) are declared in include/linux/ubp.h, whose layer calls them.
  */
 bool is_swbp_insn(uprobe_opcode_t *insn);

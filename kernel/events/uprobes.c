@@ -99,7 +99,7 @@ static void uprobe_free_srcu(struct rcu_head *head)
 /*
  * Drop a reference; the last one frees. May sleep (iput). A hit that found the probe
  * without a reference may still be looking at it (its inode only as a key): the
- * memory waits for uprobes_srcu; pairs with srcu_read_lock() in handle_breakpoint().
+ * memory waits for uprobes_srcu; pairs with srcu_read_lock() in hit_find() (uprobes_task.c).
  */
 void uprobe_release(struct uprobe *u)
 {

@@ -16,6 +16,7 @@
 
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>

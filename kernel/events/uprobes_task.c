@@ -573,7 +573,7 @@ static void cannot_run_insn(struct uprobe *uprobe, unsigned long bp_vaddr, int e
 
 	pr_warn_ratelimited("uprobe: %s[%d] cannot step the instruction probed at %#lx (%d), the probe leaves this process\n",
 			    current->comm, task_pid_nr(current), bp_vaddr, err);
-	down_read(&uprobe->register_rwsem);	/* lock order: see the top of this file */
+	down_read(&uprobe->register_rwsem);	/* lock order: see the top of uprobes.c */
 	mmap_write_lock(mm);
 	/* A probe retired meanwhile: the breakpoint there now may be a newer probe's. */
 	if (uprobe_in_tree(uprobe) && !list_empty(&uprobe->consumers))
