@@ -8,7 +8,7 @@
 #                             (BENCH_BEFORE=REV adds ours at git revision REV)
 #   make probe-coverage       function entries each kernel runs without a step: bench/COVERAGE.md
 #   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
-#                             FUZZ_LINES fuzzed lines, FUZZ_SEED to replay a run)
+#                             1000 fuzzed lines per second of it, FUZZ_SEED to replay a run)
 #   make perf                 perf from the tree's tools/perf, into build/perf/perf
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
 ARCH ?= x86_64

@@ -47,3 +47,11 @@ powerpc)
 	exit 2
 	;;
 esac
+
+# VM_ICOUNT=1: the guest clock counts guest instructions, one nanosecond each (QEMU's
+# icount, the vCPUs run one at a time): a timing taken in the guest is an instruction
+# count, the same from run to run whatever the host's load.
+QEMU_ACCEL=
+if [ "${VM_ICOUNT:-0}" = 1 ]; then
+	QEMU_ACCEL="-accel tcg,thread=single -icount shift=0,sleep=off"
+fi

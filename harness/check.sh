@@ -4,15 +4,37 @@
 # SUITES="selftests ftrace perf" picks suites; SUITES=stress is make stress.
 . "$(dirname "$0")/lib.sh"
 
+# First, in seconds and before any kernel is built: the x86 analysis and emulations on
+# the host (tools/testing/selftests/uprobes/x86_analysis.c), one result per case.
+host_results=$BUILD/results-host-$variant.txt
+rm -f "$host_results"
+if [ "$ARCH" = x86_64 ] && [ "$KERNEL" = ours ]; then
+	"$REPO/harness/tree.sh" >/dev/null
+	step "host: the x86 analysis against its table, the emulations against this CPU"
+	host_tests=$BUILD/host-tests
+	if make -s -C "$SRC/tools/testing/selftests/uprobes" OUTPUT="$host_tests" host; then
+		"$host_tests/x86_analysis" "$host_tests/x86_analysis.golden" > "$host_tests/tap.out" || true
+		grep '^# ' "$host_tests/tap.out" | grep -v ' 0 of ' || true
+		sed -n 's/^ok [0-9]* \(.*\)/PASS host\/x86_analysis\/\1/p;
+			s/^not ok [0-9]* \(.*\)/FAIL host\/x86_analysis\/\1/p' \
+			"$host_tests/tap.out" > "$host_results"
+		grep -q . "$host_results" || echo "FAIL host/x86_analysis: no result" > "$host_results"
+	else
+		echo "FAIL host/x86_analysis: does not build" > "$host_results"
+	fi
+	tail -1 "$host_tests/tap.out" 2>/dev/null || true
+fi
+
 "$REPO/harness/build.sh"
 
 step "building selftests"
 selftests=$BUILD/selftests/$ARCH
 rm -rf "$selftests"
 mkdir -p "$selftests"
+# A kselftest target: built where tree.sh linked it into the tree, next to ../lib.mk.
 if [ -f "$REPO/tools/testing/selftests/uprobes/Makefile" ]; then
-	make -s -C "$REPO/tools/testing/selftests/uprobes" OUTPUT="$selftests" \
-		KSFT_INCLUDE="$SRC/tools/testing/selftests" CROSS_COMPILE="$CROSS_COMPILE"
+	make -s -C "$SRC/tools/testing/selftests/uprobes" OUTPUT="$selftests" \
+		CROSS_COMPILE="$CROSS_COMPILE"
 fi
 # A guest without a compiler gets the ftracetests' target program built here, with what
 # the tests would have asked nm and readelf (test.d/uprobes/lib.sh).
@@ -39,15 +61,21 @@ if [ "$DEBUG" = 1 ]; then
 	export VM_TIMEOUT=${VM_TIMEOUT:-5400}
 	stress_env="SELFTEST_TIME_SCALE=4"
 fi
+# The stress and fuzzing durations both come from STRESS_SECONDS (the fuzzing writes
+# 1000 lines per second of it; guest-check.sh's suite_stress).
+if [ -n "${FUZZ_LINES:-}" ]; then
+	echo "harness: FUZZ_LINES is no longer read: the fuzzing writes 1000 lines per STRESS_SECONDS" >&2
+fi
 case " ${SUITES:-} " in
 *" stress "*)
-	stress_env="$stress_env STRESS_SECONDS=${STRESS_SECONDS:-60} FUZZ_LINES=${FUZZ_LINES:-100000} FUZZ_SEED=${FUZZ_SEED:-}"
-	export VM_TIMEOUT=${VM_TIMEOUT:-$((${STRESS_SECONDS:-60} * 8 + ${FUZZ_LINES:-100000} / 20 + 2700))} ;;
+	stress_env="$stress_env STRESS_SECONDS=${STRESS_SECONDS:-60} FUZZ_SEED=${FUZZ_SEED:-}"
+	export VM_TIMEOUT=${VM_TIMEOUT:-$((${STRESS_SECONDS:-60} * 58 + 2700))} ;;
 esac
 export VM_TIMEOUT=${VM_TIMEOUT:-2400}
 "$REPO/harness/vm.sh" "$stress_env bash $REPO/harness/guest-check.sh $results $SRC $selftests '${SUITES:-selftests ftrace perf}'" || rc=$?
 
 printf '\n===== summary (%s) =====\n' "$variant"
+[ -f "$host_results" ] && cat "$host_results" >> "$results"
 grep -E '^(FAIL|SKIP)' "$results" 2>/dev/null || true
 pass=$(grep -c '^PASS' "$results" 2>/dev/null || true)
 fail=$(grep -c '^FAIL' "$results" 2>/dev/null || true)

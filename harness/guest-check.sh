@@ -3,7 +3,7 @@
 # Runs inside the guest (through vm.sh): every test suite, one line per test case into
 # $RESULTS ("PASS name", "FAIL name", "SKIP name: reason"). check.sh counts them.
 # Usage: guest-check.sh RESULTS SRC SELFTEST_BIN_DIR [SUITES]
-# The stress suite reads STRESS_SECONDS, FUZZ_LINES and FUZZ_SEED from the environment;
+# The stress suite reads STRESS_SECONDS and FUZZ_SEED from the environment;
 # SELFTEST_TIME_SCALE multiplies each selftest program's time limit (a debug kernel).
 results=$1 src=$2 selftests=$3 suites=${4:-selftests ftrace perf}
 : > "$results"
@@ -63,33 +63,36 @@ run_selftest()
 }
 
 # (a) our kselftests: TAP from kselftest_harness.h, one line per test case. The stress
-# and fuzzing programs run in their short forms here.
+# and fuzzing programs run in their short forms here. Each program gets the time limit
+# of the target's kselftest settings file, as kselftest's own runner gives it.
 suite_selftests()
 {
-	local t
+	local t limit
 	banner "selftests/uprobes"
 	if ! ls "$selftests"/* >/dev/null 2>&1; then
 		record "SKIP selftests: no test programs were built"
 		return
 	fi
+	limit=$(sed -n 's/^timeout=//p' "$src/tools/testing/selftests/uprobes/settings" 2>/dev/null)
 	for t in "$selftests"/*; do
 		[ -x "$t" ] || continue
-		run_selftest "$t" 600
+		run_selftest "$t" "${limit:-600}"
 	done
 }
 
-# (d) make stress: the long forms of the stress and fuzzing programs.
-# STRESS_SECONDS per stress test, FUZZ_LINES probe lines.
+# (d) make stress: the long forms of the stress and fuzzing programs, both from one
+# duration: STRESS_SECONDS per stress test, and 1000 fuzzed probe lines per second of
+# it (FUZZ_LINES_PER_SECOND in uprobes_helpers.h), each given 20 lines a second.
 suite_stress()
 {
-	local secs=${STRESS_SECONDS:-60} lines=${FUZZ_LINES:-100000}
-	banner "stress: ${secs}s per test, $lines fuzzed lines"
-	export UPROBES_STRESS_SECONDS=$secs UPROBES_FUZZ_LINES=$lines
+	local secs=${STRESS_SECONDS:-60}
+	banner "stress: ${secs}s per test, $((secs * 1000)) fuzzed lines"
+	export UPROBES_STRESS_SECONDS=$secs
 	if [ -n "${FUZZ_SEED:-}" ]; then
 		export UPROBES_FUZZ_SEED=$FUZZ_SEED
 	fi
 	run_selftest "$selftests/uprobes_stress" $((secs * 8 + 600))
-	run_selftest "$selftests/uprobes_fuzz" $((lines / 20 + 1200))
+	run_selftest "$selftests/uprobes_fuzz" $((secs * 50 + 1200))
 	run_selftest "$selftests/uprobes_mem" 900
 	grep -h '^# stress \|^# fuzz ' "$logs"/uprobes_stress.log "$logs"/uprobes_fuzz.log \
 		> "${results%.txt}.figures" 2>/dev/null

@@ -5,10 +5,16 @@
 . "$(dirname "$0")/lib.sh"
 
 # The stock uprobes implementation, file by file; each build says whose copy it uses.
-UPROBES_FILES="kernel/events/uprobes.c kernel/events/ubp.c include/linux/uprobes.h
-	include/linux/ubp.h arch/x86/kernel/uprobes.c arch/x86/include/asm/uprobes.h
+UPROBES_FILES="kernel/events/uprobes.c kernel/events/uprobes_task.c
+	kernel/events/uprobes_internal.h kernel/events/ubp.c include/linux/uprobes.h
+	include/linux/ubp.h arch/x86/kernel/uprobes.c arch/x86/kernel/uprobes/core.c
+	arch/x86/kernel/uprobes/decode.c arch/x86/kernel/uprobes/emulate.c
+	arch/x86/kernel/uprobes/opt.c arch/x86/include/asm/uprobes.h
 	arch/powerpc/kernel/uprobes.c arch/powerpc/include/asm/uprobes.h
 	kernel/trace/trace_uprobe.c"
+# Stock files that ours has no counterpart of (its code moved elsewhere): set aside
+# in the ours tree, so that nothing can build or include them by mistake.
+STOCK_REPLACED="arch/x86/kernel/uprobes.c"
 # Folders of ours that mirror the kernel tree and go over it.
 OVERLAY_DIRS="kernel arch include mm lib Documentation tools"
 
@@ -45,6 +51,13 @@ for f in $now; do
 	ln -s "$REPO/$f" "$SRC/$f"
 done
 echo "$now" > "$manifest"
+if [ "$KERNEL" = ours ]; then
+	for f in $STOCK_REPLACED; do
+		[ -e "$SRC/$f" ] && [ ! -L "$SRC/$f" ] || continue
+		mkdir -p "$(dirname "$aside/$f")"
+		mv "$SRC/$f" "$aside/$f"
+	done
+fi
 
 if [ "$KERNEL" = ours ]; then
 	# Call-site patches: revert the ones that changed or went, apply the new ones.

@@ -35,7 +35,7 @@ append="console=$QEMU_CONSOLE root=/dev/root rootfstype=9p
 	init=$GUEST_INIT REPO=$REPO RUN_DIR=$run_dir
 	panic=-1 loglevel=4 nokaslr"
 
-qemu_cmd=($QEMU $QEMU_MACHINE -smp 4 -m $memory -nographic -no-reboot $fs
+qemu_cmd=($QEMU $QEMU_MACHINE $QEMU_ACCEL -smp 4 -m $memory -nographic -no-reboot $fs
 	-kernel "$kernel" -append "$(echo $append)")
 if [ $interactive = 1 ]; then
 	"${qemu_cmd[@]}"

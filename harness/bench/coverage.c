@@ -3,8 +3,9 @@
  * probe-coverage FILE...: for the first instruction of every function symbol of each
  * ELF file (x86-64), which kernel runs a probe there without a single-step.
  *
- *  - ours: the analysis itself, arch/x86/kernel/uprobes_emulate.c, compiled here
- *    over a small shim (harness/bench/shim) and asked uprobe_choose_emulation();
+ *  - ours: the analysis itself, arch/x86/kernel/uprobes/decode.c and emulate.c,
+ *    compiled here over a small shim (harness/bench/shim) and asked
+ *    arch_uprobe_analyze_insn() whether it emulates;
  *  - stock 6.12: its rule, read from its arch/x86/kernel/uprobes.c: a 1-byte nop,
  *    push of a register (no prefix but REX.B), and relative call, jmp and jcc
  *    without an operand-size prefix are emulated; everything else is stepped.
@@ -22,7 +23,19 @@
 #include "kernel_shim.h"
 #include <asm/insn.h>
 
-#include "../../arch/x86/kernel/uprobes_emulate.c"
+#include "../../arch/x86/kernel/uprobes/decode.c"
+#include "../../arch/x86/kernel/uprobes/emulate.c"
+
+/* Does our analysis emulate the instruction at @bytes (64-bit code)? */
+static bool ours_emulates(const u8 *bytes)
+{
+	struct mm_struct mm = { .is64 = true };
+	struct arch_uprobe aup = { };
+
+	/* The file holds MAX_INSN_SIZE bytes at @bytes (at_vaddr()), one fewer than insn[]. */
+	memcpy(aup.insn, bytes, MAX_INSN_SIZE);
+	return !arch_uprobe_analyze_insn(&aup, &mm, 0) && aup.ops;
+}
 
 static bool stock_emulates(struct insn *insn)
 {
@@ -149,7 +162,6 @@ static int scan(const char *path)
 		if (sh[s].sh_type != SHT_SYMTAB && sh[s].sh_type != SHT_DYNSYM)
 			continue;
 		for (i = 0; i < n; i++) {
-			struct arch_uprobe aup = { };
 			struct insn insn;
 			const u8 *bytes;
 			int k;
@@ -166,8 +178,7 @@ static int scan(const char *path)
 			bytes = at_vaddr(data, st.st_size, sym[i].st_value);
 			if (!bytes || insn_decode(&insn, bytes, MAX_INSN_SIZE, INSN_MODE_64) < 0)
 				continue;
-			count(kind_of(&insn), uprobe_choose_emulation(&aup, &insn),
-			      stock_emulates(&insn));
+			count(kind_of(&insn), ours_emulates(bytes), stock_emulates(&insn));
 		}
 	}
 	return 0;
@@ -190,8 +201,3 @@ int main(int argc, char **argv)
 	printf("TOTAL\t%ld\t%ld\t%ld\n", total, ours, stock);
 	return err ? 1 : 0;
 }
-
-/* The step fallback never runs here; the emulated kinds only point at it. */
-void uprobe_step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs) { }
-int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs) { return 0; }
-void uprobe_step_abort(struct arch_uprobe *aup, struct pt_regs *regs) { }

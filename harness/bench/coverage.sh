@@ -29,7 +29,7 @@ files="$libc /bin/bash $coreutils"
 	echo "Scanned $(date -u +%Y-%m-%d) on $(hostname): the first instruction of every function"
 	echo "symbol (.symtab and .dynsym, aliases once) of $(basename "$libc"), bash and the"
 	echo "$(echo $coreutils | wc -w) coreutils programs of Debian 12. 'ours' asks our analysis"
-	echo "(arch/x86/kernel/uprobes_emulate.c, compiled in user space); 'stock' applies 6.12's rule"
+	echo "(arch/x86/kernel/uprobes/decode.c, compiled in user space); 'stock' applies 6.12's rule"
 	echo "(1-byte nop, push of a register, relative call/jmp/jcc). \`make probe-coverage\` redoes it."
 	echo
 	echo "| first instruction | functions | ours emulated | stock emulated |"

@@ -14,10 +14,14 @@
 
 long bench_global = 1;
 
-/* Each function: the measured instruction first, then whatever returns cleanly. */
+/*
+ * Each function: the measured instruction first, then whatever returns cleanly. The
+ * 5-byte nop of USDT sites (nopl 0x0(%rax,%rax,1)) is spelled as bytes: the assembler
+ * drops the zero displacement and writes the 4-byte nopl (%rax,%rax,1).
+ */
 asm(".text\n"
     ".globl k_nop1\nk_nop1:\n\tnop\n\tret\n"
-    ".globl k_nop5\nk_nop5:\n\tnopl 0x0(%rax,%rax,1)\n\tret\n"
+    ".globl k_nop5\nk_nop5:\n\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\tret\n"
     ".globl k_push_rbp\nk_push_rbp:\n\tpush %rbp\n\tpop %rbp\n\tret\n"
     ".globl k_endbr64\nk_endbr64:\n\tendbr64\n\tret\n"
     ".globl k_sub_rsp\nk_sub_rsp:\n\tsub $0x18,%rsp\n\tadd $0x18,%rsp\n\tret\n"

@@ -21,8 +21,26 @@
 #include <linux/types.h>
 
 struct mm_struct;
+struct page;
 struct vm_area_struct;
 struct xol_area;
+struct ubp_stub_page;
+
+/*
+ * UBP's state in one mm, embedded in mm_struct (as mm->uprobes_state.ubp) and reached
+ * only through the functions below. All zero means nothing made yet; fork copies
+ * mm_struct byte for byte, so kernel/fork.c zeroes it for the child.
+ */
+struct ubp_mm_state {
+	struct xol_area		*xol_area;	/* the [uprobes] area, NULL until first use */
+	struct ubp_stub_page	*stub_pages;	/* [uprobes-stubs] pages, newest first */
+};
+
+/* What a write into the text is for: it decides whether the file's page may come back. */
+enum ubp_intent {
+	UBP_INSERT,		/* the new bytes are not the file's (a breakpoint, a jump) */
+	UBP_RESTORE,		/* the new bytes are the file's own again */
+};
 
 /* What ubp_set_insn() found at the address before it wrote. */
 enum ubp_write_result {
@@ -31,16 +49,16 @@ enum ubp_write_result {
 };
 
 int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *expect,
-		 const void *insn, unsigned int len);
+		 const void *insn, unsigned int len, enum ubp_intent intent);
 int ubp_read(struct mm_struct *mm, unsigned long vaddr, void *buf, unsigned int len);
 int ubp_add_to_user_short(struct mm_struct *mm, unsigned long vaddr, short delta);
 
-struct xol_area *ubp_xol_area(struct mm_struct *mm);
-struct xol_area *ubp_xol_area_at(struct mm_struct *mm, unsigned long vaddr);
+unsigned long ubp_xol_map(struct mm_struct *mm);
+bool ubp_xol_map_at(struct mm_struct *mm, unsigned long vaddr);
 unsigned long ubp_xol_base(struct mm_struct *mm);
-unsigned long ubp_xol_get_slot(struct xol_area *area, const void *insn, unsigned int len);
-void ubp_xol_put_slot(struct xol_area *area, unsigned long slot);
-void ubp_xol_free(struct mm_struct *mm);
+int ubp_xol_get_slot(struct mm_struct *mm, const void *insn, unsigned int len,
+		     unsigned long *slot);
+void ubp_xol_put_slot(struct mm_struct *mm, unsigned long slot);
 
 /* A stub page is cut into slots of this size; the arch supplies one slot's code. */
 #define UBP_STUB_SLOT_BYTES	32
@@ -52,6 +70,18 @@ unsigned long ubp_stub_site_in(struct mm_struct *mm, unsigned long start, unsign
 			       unsigned int *pos);
 bool ubp_has_stubs(struct mm_struct *mm);
 int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm);
-void ubp_stubs_free(struct mm_struct *mm);
+
+void ubp_mm_free(struct mm_struct *mm);
+
+/*
+ * What UBP needs from the arch (the names are the uprobes arch contract's; __weak
+ * defaults in kernel/events/ubp.c): the instruction that makes a task return to the
+ * kernel after a probed function returns, which UBP puts in slot 0 of every XOL area;
+ * where to map the area; how to copy code into the area's page.
+ */
+void *arch_uprobe_trampoline(unsigned long *psize);
+unsigned long arch_uprobe_get_xol_area(void);
+void arch_uprobe_copy_ixol(struct page *page, unsigned long vaddr, void *src,
+			   unsigned long len);
 
 #endif /* _LINUX_UBP_H */

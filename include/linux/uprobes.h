@@ -58,6 +58,7 @@ struct uprobe_consumer {
 
 #ifdef CONFIG_UPROBES
 #include <asm/uprobes.h>
+#include <linux/ubp.h>
 
 /* Where a task stands with respect to out-of-line execution. */
 enum uprobe_task_state {
@@ -129,16 +130,13 @@ enum rp_check {
 	RP_CHECK_RET,
 };
 
-struct xol_area;
-struct ubp_stub_page;
-
 /*
- * Per-mm state, embedded in mm_struct. fork copies mm_struct byte for byte: every
- * field must be reset for the child in kernel/fork.c:mm_init_uprobes_state().
+ * Per-mm state, embedded in mm_struct: the breakpoint layer's, which only ubp.c
+ * touches. fork copies mm_struct byte for byte; kernel/fork.c:mm_init_uprobes_state()
+ * zeroes this for the child.
  */
 struct uprobes_state {
-	struct xol_area		*xol_area;	/* the [uprobes] area, NULL until first use */
-	struct ubp_stub_page	*stub_pages;	/* [uprobes-stubs] pages, see kernel/events/ubp.c */
+	struct ubp_mm_state	ubp;
 };
 
 /* Called by the rest of the kernel. */
@@ -174,7 +172,8 @@ int uprobe_post_sstep_notifier(struct pt_regs *regs);
 
 /*
  * The arch contract. Each arch provides these; the __weak defaults in
- * kernel/events/ubp.c and kernel/events/uprobes.c fit most.
+ * kernel/events/uprobes_task.c fit most. The hooks of the XOL area (trampoline, placement,
+ * copying) are declared in include/linux/ubp.h, whose layer calls them.
  */
 bool is_swbp_insn(uprobe_opcode_t *insn);
 bool is_trap_insn(uprobe_opcode_t *insn);
@@ -194,10 +193,6 @@ unsigned long arch_uretprobe_hijack_return_addr(unsigned long trampoline_vaddr,
 						struct pt_regs *regs);
 bool arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
 			     struct pt_regs *regs);
-void arch_uprobe_copy_ixol(struct page *page, unsigned long vaddr, void *src,
-			   unsigned long len);
-void *arch_uprobe_trampoline(unsigned long *psize);
-unsigned long arch_uprobe_get_xol_area(void);
 bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
 			     unsigned long vaddr);
 void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,

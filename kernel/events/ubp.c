@@ -20,9 +20,9 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
-#include <linux/uprobes.h>
 #include <linux/ubp.h>
 #include <linux/wait.h>
+#include <asm/uprobes.h>
 
 #define XOL_SLOTS	(PAGE_SIZE / UPROBE_XOL_SLOT_BYTES)
 
@@ -37,8 +37,8 @@
  * @vaddr: where the page is mapped in the mm; fixed, the mapping refuses mremap.
  * @page: the page; the mm's page tables hold their own references to it.
  *
- * Lifetime: created on an mm's first need, published in mm->uprobes_state.xol_area
- * and freed with the mm (ubp_xol_free() from uprobe_clear_state()).
+ * Lifetime: created on an mm's first need, published in the mm's ubp_mm_state and
+ * freed with the mm (ubp_mm_free()).
  */
 struct xol_area {
 	DECLARE_BITMAP(busy, XOL_SLOTS);
@@ -46,6 +46,12 @@ struct xol_area {
 	unsigned long			vaddr;
 	struct page			*page;
 };
+
+/* The mm's UBP state; the field's name in mm_struct is the kernel's, its type ours. */
+static struct ubp_mm_state *ubp_state(struct mm_struct *mm)
+{
+	return &mm->uprobes_state.ubp;
+}
 
 /* Map the address of an open mm onto the page that backs it, for reading or writing. */
 static struct page *ubp_get_page(struct mm_struct *mm, unsigned long vaddr, bool write)
@@ -124,8 +130,8 @@ static bool ubp_equals_file_page(struct vm_area_struct *vma, unsigned long vaddr
  *
  * Why a new page rather than a write into the one the process runs: no CPU can be
  * fetching from a page nobody has mapped yet, so no CPU ever sees the instruction half
- * changed, and nothing that caches translations of code by physical page (QEMU TCG
- * does; our tests run there) can keep using what was there before. The old page
+ * changed, and nothing that caches translations of code by physical page (an
+ * emulator such as QEMU's TCG does) can keep using what was there before. The old page
  * leaves through a cleared and flushed PTE, which every CPU that may hold it in its
  * TLB acknowledges before the new one appears.
  *
@@ -196,7 +202,7 @@ out:
  * or give the process the file's page back if that is what the page now is.
  */
 static int ubp_rewrite_page(struct vm_area_struct *vma, unsigned long vaddr,
-			    const void *insn, unsigned int len, bool removing)
+			    const void *insn, unsigned int len, enum ubp_intent intent)
 {
 	unsigned long addr = vaddr & PAGE_MASK;
 	struct mm_struct *mm = vma->vm_mm;
@@ -227,7 +233,7 @@ static int ubp_rewrite_page(struct vm_area_struct *vma, unsigned long vaddr,
 	/* Where caches alias, what we wrote must reach the page before anyone maps it. */
 	flush_dcache_folio(copy);
 
-	if (removing && folio_test_anon(page_folio(old_page)) &&
+	if (intent == UBP_RESTORE && folio_test_anon(page_folio(old_page)) &&
 	    ubp_equals_file_page(vma, addr, copy)) {
 		folio_put(copy);
 		put_page(old_page);
@@ -254,17 +260,19 @@ put_old:
  * @expect: what must be there now for the write to happen (the bytes being replaced)
  * @insn: the new bytes
  * @len: length of both, within one page
+ * @intent: UBP_INSERT when @insn is ours (a breakpoint, a jump), UBP_RESTORE when it
+ *	is the file's original text coming back
  *
  * Inserting a breakpoint passes the original bytes as @expect and the breakpoint as
  * @insn; removing it, the other way round. The process gets a new private page with
- * the change made (see ubp_switch_page() for why a new one); when a removal leaves
+ * the change made (see ubp_switch_page() for why a new one); when a restore leaves
  * the page equal to the file's page, the process gets the file's page back instead.
  *
  * Return: UBP_WRITTEN, UBP_ALREADY when @insn is there already, -EBUSY when the bytes
  * are neither (someone else changed this text: leave it alone), or another -errno.
  */
 int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *expect,
-		 const void *insn, unsigned int len)
+		 const void *insn, unsigned int len, enum ubp_intent intent)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	u8 now[UBP_MAX_WRITE];
@@ -290,8 +298,7 @@ int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *ex
 
 	/* Reclaim or migration may move the page between our look and the switch. */
 	do {
-		ret = ubp_rewrite_page(vma, vaddr, insn, len,
-				       is_swbp_insn((uprobe_opcode_t *)expect));
+		ret = ubp_rewrite_page(vma, vaddr, insn, len, intent);
 	} while (ret == -EAGAIN && ++tries < 4);
 	return ret ? ret : UBP_WRITTEN;
 }
@@ -343,7 +350,7 @@ static int xol_mremap(const struct vm_special_mapping *sm, struct vm_area_struct
 static vm_fault_t xol_fault(const struct vm_special_mapping *sm, struct vm_area_struct *vma,
 			    struct vm_fault *vmf)
 {
-	struct xol_area *area = vma->vm_mm->uprobes_state.xol_area;
+	struct xol_area *area = ubp_state(vma->vm_mm)->xol_area;
 	struct page *page = area && !vmf->pgoff ? area->page : NULL;
 
 	if (!page)
@@ -355,7 +362,7 @@ static vm_fault_t xol_fault(const struct vm_special_mapping *sm, struct vm_area_
 
 /*
  * One description for every mm's "[uprobes]": the mm code keeps a pointer to it in
- * each VMA until the VMA is gone, which is after uprobe_clear_state() frees the area,
+ * each VMA until the VMA is gone, which is after ubp_mm_free() frees the area,
  * so it must not live in the area.
  */
 static const struct vm_special_mapping xol_mapping = {
@@ -372,6 +379,15 @@ void __weak arch_uprobe_copy_ixol(struct page *page, unsigned long vaddr, void *
 	memcpy(kaddr + offset_in_page(vaddr), src, len);
 	kunmap_local(kaddr);
 	flush_dcache_page(page);
+}
+
+/* Without a trampoline of its own, an arch returns through a breakpoint in slot 0. */
+void * __weak arch_uprobe_trampoline(unsigned long *psize)
+{
+	static uprobe_opcode_t bp = UPROBE_SWBP_INSN;
+
+	*psize = UPROBE_SWBP_INSN_SIZE;
+	return &bp;
 }
 
 unsigned long __weak arch_uprobe_get_xol_area(void)
@@ -426,7 +442,7 @@ static struct xol_area *xol_install(struct mm_struct *mm, unsigned long vaddr)
 		xol_destroy(mine);
 		return NULL;
 	}
-	area = mm->uprobes_state.xol_area;
+	area = ubp_state(mm)->xol_area;
 	if (area)
 		goto out_unlock;
 
@@ -442,8 +458,8 @@ static struct xol_area *xol_install(struct mm_struct *mm, unsigned long vaddr)
 	mine->vaddr = vaddr;
 	area = mine;
 	mine = NULL;
-	/* Publish the initialised area; pairs with smp_load_acquire() in ubp_xol_area(). */
-	smp_store_release(&mm->uprobes_state.xol_area, area);
+	/* Publish the initialised area; pairs with smp_load_acquire() in xol_area_of(). */
+	smp_store_release(&ubp_state(mm)->xol_area, area);
 out_unlock:
 	mmap_write_unlock(mm);
 	if (mine)
@@ -451,33 +467,40 @@ out_unlock:
 	return area;
 }
 
-/**
- * ubp_xol_area - the XOL area of the current mm, mapped on first use
- * @mm: current->mm
- *
- * Return: the area, or NULL if it could not be mapped.
- */
-struct xol_area *ubp_xol_area(struct mm_struct *mm)
+/* The mm's area, or NULL before its first use. Any context. */
+static struct xol_area *xol_area_of(struct mm_struct *mm)
 {
 	/* Pairs with smp_store_release() in xol_install(). */
-	struct xol_area *area = smp_load_acquire(&mm->uprobes_state.xol_area);
-
-	return area ?: xol_install(mm, 0);
+	return smp_load_acquire(&ubp_state(mm)->xol_area);
 }
 
 /**
- * ubp_xol_area_at - map the XOL area at a given address (a forked child, whose return
+ * ubp_xol_map - map the XOL area of the current mm, if it has none yet
+ * @mm: current->mm
+ *
+ * Return: the address of slot 0 (the return trampoline), or 0 if the area could not
+ * be mapped.
+ */
+unsigned long ubp_xol_map(struct mm_struct *mm)
+{
+	struct xol_area *area = xol_area_of(mm) ?: xol_install(mm, 0);
+
+	return area ? area->vaddr : 0;
+}
+
+/**
+ * ubp_xol_map_at - map the XOL area at a given address (a forked child, whose return
  * addresses point into its parent's area)
  * @mm: current->mm
  * @vaddr: where
  *
- * Return: the area, or NULL.
+ * Return: true if the mm's area is at @vaddr now.
  */
-struct xol_area *ubp_xol_area_at(struct mm_struct *mm, unsigned long vaddr)
+bool ubp_xol_map_at(struct mm_struct *mm, unsigned long vaddr)
 {
 	struct xol_area *area = xol_install(mm, vaddr);
 
-	return area && area->vaddr == vaddr ? area : NULL;
+	return area && area->vaddr == vaddr;
 }
 
 /**
@@ -488,8 +511,7 @@ struct xol_area *ubp_xol_area_at(struct mm_struct *mm, unsigned long vaddr)
  */
 unsigned long ubp_xol_base(struct mm_struct *mm)
 {
-	/* Pairs with smp_store_release() in xol_install(). */
-	struct xol_area *area = smp_load_acquire(&mm->uprobes_state.xol_area);
+	struct xol_area *area = xol_area_of(mm);
 
 	return area ? area->vaddr : 0;
 }
@@ -507,36 +529,45 @@ static bool xol_try_take(struct xol_area *area, unsigned int *slot)
 }
 
 /**
- * ubp_xol_get_slot - take a slot and copy an instruction into it
- * @area: the current mm's area
+ * ubp_xol_get_slot - take a slot of the XOL area and copy an instruction into it
+ * @mm: current->mm; its area is mapped on first use
  * @insn: the bytes to run out of line
  * @len: their length, at most UPROBE_XOL_SLOT_BYTES
+ * @slot: set to the slot's user address
  *
  * Sleeps while every slot is busy (each is held only for one single-step).
  *
- * Return: the slot's user address, or 0 if a fatal signal came while waiting.
+ * Return: 0, -ENOMEM if the area could not be mapped, -EINTR if a fatal signal came
+ * while waiting.
  */
-unsigned long ubp_xol_get_slot(struct xol_area *area, const void *insn, unsigned int len)
+int ubp_xol_get_slot(struct mm_struct *mm, const void *insn, unsigned int len,
+		     unsigned long *slot)
 {
-	unsigned long vaddr;
-	unsigned int slot;
+	struct xol_area *area = xol_area_of(mm) ?: xol_install(mm, 0);
+	unsigned int i;
 
-	if (wait_event_killable(area->waiters, xol_try_take(area, &slot)))
-		return 0;
-	vaddr = area->vaddr + slot * UPROBE_XOL_SLOT_BYTES;
-	arch_uprobe_copy_ixol(area->page, vaddr, (void *)insn, len);
-	return vaddr;
+	if (!area)
+		return -ENOMEM;
+	if (wait_event_killable(area->waiters, xol_try_take(area, &i)))
+		return -EINTR;
+	*slot = area->vaddr + i * UPROBE_XOL_SLOT_BYTES;
+	arch_uprobe_copy_ixol(area->page, *slot, (void *)insn, len);
+	return 0;
 }
 
 /**
  * ubp_xol_put_slot - give back a slot taken with ubp_xol_get_slot()
- * @area: the area
+ * @mm: the mm whose area the slot is in (the task's, until it has exited)
  * @vaddr: the slot's address
  */
-void ubp_xol_put_slot(struct xol_area *area, unsigned long vaddr)
+void ubp_xol_put_slot(struct mm_struct *mm, unsigned long vaddr)
 {
-	unsigned long slot = (vaddr - area->vaddr) / UPROBE_XOL_SLOT_BYTES;
+	struct xol_area *area = xol_area_of(mm);
+	unsigned long slot;
 
+	if (WARN_ON_ONCE(!area))
+		return;
+	slot = (vaddr - area->vaddr) / UPROBE_XOL_SLOT_BYTES;
 	if (WARN_ON_ONCE(!slot || slot >= XOL_SLOTS))
 		return;
 	clear_bit(slot, area->busy);
@@ -551,15 +582,12 @@ void ubp_xol_put_slot(struct xol_area *area, unsigned long vaddr)
 		wake_up(&area->waiters);
 }
 
-/**
- * ubp_xol_free - free the XOL area of an mm that is going away
- * @mm: the mm, no longer used by any task
- */
-void ubp_xol_free(struct mm_struct *mm)
+/* Free the XOL area of an mm that is going away. */
+static void xol_free(struct mm_struct *mm)
 {
-	struct xol_area *area = mm->uprobes_state.xol_area;
+	struct xol_area *area = ubp_state(mm)->xol_area;
 
-	mm->uprobes_state.xol_area = NULL;
+	ubp_state(mm)->xol_area = NULL;
 	if (area)
 		xol_destroy(area);
 }
@@ -600,7 +628,7 @@ struct ubp_stub_page {
 static struct ubp_stub_page *stub_page_at(struct mm_struct *mm, unsigned long vaddr)
 {
 	/* Pairs with smp_store_release() in stub_page_new(). */
-	struct ubp_stub_page *sp = smp_load_acquire(&mm->uprobes_state.stub_pages);
+	struct ubp_stub_page *sp = smp_load_acquire(&ubp_state(mm)->stub_pages);
 
 	for (; sp; sp = sp->next)
 		if (READ_ONCE(sp->vaddr) == vaddr)
@@ -710,9 +738,9 @@ static struct ubp_stub_page *stub_page_new(struct mm_struct *mm, unsigned long s
 	if (IS_ERR(vma))
 		goto err_put_page;
 	sp->vaddr = vaddr;
-	sp->next = mm->uprobes_state.stub_pages;
+	sp->next = ubp_state(mm)->stub_pages;
 	/* Publish the complete page; pairs with smp_load_acquire() in stub_page_at(). */
-	smp_store_release(&mm->uprobes_state.stub_pages, sp);
+	smp_store_release(&ubp_state(mm)->stub_pages, sp);
 	return sp;
 
 err_put_page:
@@ -754,7 +782,7 @@ unsigned long ubp_stub_bind(struct mm_struct *mm, unsigned long site, unsigned l
 	unsigned int i, pages = 0;
 
 	mmap_assert_write_locked(mm);
-	for (sp = mm->uprobes_state.stub_pages; sp; sp = sp->next) {
+	for (sp = ubp_state(mm)->stub_pages; sp; sp = sp->next) {
 		pages++;
 		if (!sp->vaddr)
 			continue;
@@ -766,7 +794,7 @@ unsigned long ubp_stub_bind(struct mm_struct *mm, unsigned long site, unsigned l
 			if (sp->site[i] == site)
 				return sp->vaddr + i * UBP_STUB_SLOT_BYTES;
 	}
-	for (sp = mm->uprobes_state.stub_pages; sp; sp = sp->next)
+	for (sp = ubp_state(mm)->stub_pages; sp; sp = sp->next)
 		if (sp->vaddr && sp->nr_bound < STUB_SLOTS &&
 		    sp->vaddr >= low && sp->vaddr + PAGE_SIZE <= high)
 			return stub_bind_slot(sp, site);
@@ -786,7 +814,7 @@ unsigned long ubp_stub_bind(struct mm_struct *mm, unsigned long site, unsigned l
 unsigned long ubp_stub_site(struct mm_struct *mm, unsigned long slot)
 {
 	/* Pairs with smp_store_release() in stub_page_new(). */
-	struct ubp_stub_page *sp = smp_load_acquire(&mm->uprobes_state.stub_pages);
+	struct ubp_stub_page *sp = smp_load_acquire(&ubp_state(mm)->stub_pages);
 
 	for (; sp; sp = sp->next) {
 		unsigned long base = READ_ONCE(sp->vaddr), off = slot - base;
@@ -821,7 +849,7 @@ unsigned long ubp_stub_site_in(struct mm_struct *mm, unsigned long start, unsign
 	unsigned int first = 0, i;
 
 	mmap_assert_write_locked(mm);
-	for (sp = mm->uprobes_state.stub_pages; sp; sp = sp->next, first += STUB_SLOTS) {
+	for (sp = ubp_state(mm)->stub_pages; sp; sp = sp->next, first += STUB_SLOTS) {
 		if (*pos >= first + STUB_SLOTS || !sp->vaddr || sp->vaddr >= end ||
 		    sp->vaddr + PAGE_SIZE <= start)
 			continue;
@@ -842,7 +870,7 @@ unsigned long ubp_stub_site_in(struct mm_struct *mm, unsigned long start, unsign
  */
 bool ubp_has_stubs(struct mm_struct *mm)
 {
-	return READ_ONCE(mm->uprobes_state.stub_pages);
+	return READ_ONCE(ubp_state(mm)->stub_pages);
 }
 
 /**
@@ -858,17 +886,17 @@ bool ubp_has_stubs(struct mm_struct *mm)
  */
 int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm)
 {
-	struct ubp_stub_page **tail = &newmm->uprobes_state.stub_pages;
+	struct ubp_stub_page **tail = &ubp_state(newmm)->stub_pages;
 	struct ubp_stub_page *sp, *copy;
 
 	mmap_assert_write_locked(oldmm);
-	for (sp = oldmm->uprobes_state.stub_pages; sp; sp = sp->next) {
+	for (sp = ubp_state(oldmm)->stub_pages; sp; sp = sp->next) {
 		if (!sp->vaddr)
 			continue;	/* unmapped in the parent, so in the child */
 		copy = kmemdup(sp, sizeof(*sp), GFP_KERNEL);
 		if (!copy)
 			return -ENOMEM;
-		get_page(copy->page);	/* the child's list's own, put by ubp_stubs_free() */
+		get_page(copy->page);	/* the child's list's own, put by stubs_free() */
 		copy->next = NULL;
 		/* No lock or barrier: nothing runs in @newmm yet. */
 		*tail = copy;
@@ -877,18 +905,25 @@ int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm)
 	return 0;
 }
 
-/**
- * ubp_stubs_free - free the stub pages of an mm that is going away
- * @mm: the mm, no longer used by any task
- */
-void ubp_stubs_free(struct mm_struct *mm)
+/* Free the stub pages of an mm that is going away. */
+static void stubs_free(struct mm_struct *mm)
 {
-	struct ubp_stub_page *sp = mm->uprobes_state.stub_pages, *next;
+	struct ubp_stub_page *sp = ubp_state(mm)->stub_pages, *next;
 
-	mm->uprobes_state.stub_pages = NULL;
+	ubp_state(mm)->stub_pages = NULL;
 	for (; sp; sp = next) {
 		next = sp->next;
 		put_page(sp->page);	/* this mm's reference; a child may hold its own */
 		kfree(sp);
 	}
+}
+
+/**
+ * ubp_mm_free - free what UBP made for an mm that is going away
+ * @mm: the mm, no longer used by any task
+ */
+void ubp_mm_free(struct mm_struct *mm)
+{
+	xol_free(mm);
+	stubs_free(mm);
 }

@@ -5,8 +5,9 @@
  * A probe is an instruction of a file, (inode, offset). Its consumers (trace events,
  * perf, bpf) say which processes they want; this file keeps a breakpoint at that
  * instruction in exactly the processes some consumer wants, in every mapping of the
- * file, as mappings come and go, and runs the consumers' handlers on each hit.
- * Breakpoint writes and the out-of-line slots are UBP's (kernel/events/ubp.c).
+ * file, as mappings come and go. What a task does when it hits one (the handlers,
+ * the instruction, return probes) is uprobes_task.c's; breakpoint writes and the
+ * out-of-line slots are UBP's (kernel/events/ubp.c).
  *
  * Documentation/trace/ubp.rst has the whole picture: lifetimes, lock order, barriers.
  */
@@ -30,6 +31,8 @@
 #include <linux/task_work.h>
 #include <linux/ubp.h>
 #include <linux/uprobes.h>
+
+#include "uprobes_internal.h"
 
 /*
  * Lock order, outermost first:
@@ -63,7 +66,7 @@ static seqcount_spinlock_t uprobes_seqcount = SEQCNT_SPINLOCK_ZERO(uprobes_seqco
  * its probe up inside it without taking a reference: probes are freed only after a
  * grace period of it (uprobe_release()).
  */
-DEFINE_STATIC_SRCU(uprobes_srcu);
+DEFINE_SRCU(uprobes_srcu);
 
 /*
  * fork (readers, uprobe_start_dup_mmap()) against breakpoint sweeps (writer): a child
@@ -72,45 +75,6 @@ DEFINE_STATIC_SRCU(uprobes_srcu);
  * parent's final state). Without it a sweep could miss a half-made child.
  */
 DEFINE_STATIC_PERCPU_RWSEM(fork_sweep_sem);
-
-/* Bits in uprobe->flags. */
-enum {
-	UPROBE_ANALYZED,	/* arch and analyze_err are final */
-};
-
-/**
- * struct uprobe - one probed instruction, shared by its consumers
- * @rb_node: in uprobes_tree while the probe has consumers; empty once it left it.
- * @ref: the tree holds one reference; so does each registration (the pointer
- *	uprobe_register() returns), each pending return instance, each task stepping
- *	this probe and each locked lookup in progress. The last put frees it, after a
- *	grace period of uprobes_srcu, inside which hits use it without a reference.
- * @rcu: for that deferred free.
- * @register_rwsem: writers change @consumers and sweep breakpoints; readers (a
- *	handler's removal request) need the consumer set to stay as it is.
- * @analyze_lock: serializes the one-time copy and analysis of the instruction.
- * @consumers: SRCU list of struct uprobe_consumer, changed under @register_rwsem.
- * @inode: the file, a reference held (igrab) for the probe's life.
- * @offset: the instruction's offset in the file.
- * @ref_ctr_offset: offset in the file of the SDT semaphore, 0 if none.
- * @flags: UPROBE_* bits.
- * @analyze_err: result of the analysis, valid once UPROBE_ANALYZED is set.
- * @arch: the original instruction and what the arch decided to do with it.
- */
-struct uprobe {
-	struct inode		*inode;
-	loff_t			offset;
-	struct rb_node		rb_node;
-	refcount_t		ref;
-	struct list_head	consumers;
-	struct rw_semaphore	register_rwsem;
-	struct mutex		analyze_lock;
-	loff_t			ref_ctr_offset;
-	int			analyze_err;
-	unsigned long		flags;
-	struct rcu_head		rcu;
-	struct arch_uprobe	arch;
-};
 
 /*
  * SDT semaphores whose increment waits for the semaphore's page to be mapped: the
@@ -127,13 +91,6 @@ struct ref_ctr_pending {
 static DEFINE_MUTEX(ref_ctr_lock);
 static LIST_HEAD(ref_ctr_pending_list);
 
-/* Take a reference; the caller already has one, or holds uprobes_treelock. */
-static struct uprobe *uprobe_hold(struct uprobe *u)
-{
-	refcount_inc(&u->ref);
-	return u;
-}
-
 static void uprobe_free_srcu(struct rcu_head *head)
 {
 	kfree(container_of(head, struct uprobe, rcu));
@@ -142,9 +99,9 @@ static void uprobe_free_srcu(struct rcu_head *head)
 /*
  * Drop a reference; the last one frees. May sleep (iput). A hit that found the probe
  * without a reference may still be looking at it (its inode only as a key): the
- * memory waits for uprobes_srcu; pairs with srcu_read_lock() in handle_breakpoint().
+ * memory waits for uprobes_srcu; pairs with srcu_read_lock() in hit_find() (uprobes_task.c).
  */
-static void uprobe_release(struct uprobe *u)
+void uprobe_release(struct uprobe *u)
 {
 	if (refcount_dec_and_test(&u->ref)) {
 		iput(u->inode);
@@ -203,7 +160,7 @@ static int uprobe_key_cmp(const void *key, const struct rb_node *n)
  * reused: it does not count. Nothing found during a change may be a lookup that a
  * rotation led astray, so it is retried.
  */
-static struct uprobe *find_uprobe_srcu(struct inode *inode, loff_t offset)
+struct uprobe *find_uprobe_srcu(struct inode *inode, loff_t offset)
 {
 	struct uprobe_key key = { inode, offset };
 	struct rb_node *n;
@@ -218,8 +175,27 @@ static struct uprobe *find_uprobe_srcu(struct inode *inode, loff_t offset)
 	return NULL;
 }
 
+/*
+ * Walk the probes of @inode in [*@pos, @end), one at a time, each with a reference
+ * the caller drops (uprobe_release()) before it asks for the next; *@pos moves past
+ * each. The tree's lock is not held between steps: probes may come and go meanwhile.
+ */
+static struct uprobe *next_uprobe_in(struct inode *inode, loff_t *pos, loff_t end)
+{
+	struct uprobe *u;
+
+	spin_lock(&uprobes_treelock);
+	u = tree_first_in(inode, *pos, end);
+	if (u)
+		uprobe_hold(u);		/* in the tree: the tree's reference keeps it above 0 */
+	spin_unlock(&uprobes_treelock);
+	if (u)
+		*pos = u->offset + 1;
+	return u;
+}
+
 /* The probe at (@inode, @offset) with a reference, under the tree's lock. */
-static struct uprobe *find_uprobe_locked(struct inode *inode, loff_t offset)
+struct uprobe *find_uprobe_locked(struct inode *inode, loff_t offset)
 {
 	struct uprobe *u;
 
@@ -231,7 +207,7 @@ static struct uprobe *find_uprobe_locked(struct inode *inode, loff_t offset)
 	return u;
 }
 
-static bool uprobe_in_tree(struct uprobe *uprobe)
+bool uprobe_in_tree(struct uprobe *uprobe)
 {
 	return !RB_EMPTY_NODE(&uprobe->rb_node);
 }
@@ -310,37 +286,10 @@ static void retire_uprobe(struct uprobe *uprobe)
 	uprobe_release(uprobe);
 }
 
-/* The file offset that vma->vm_start maps. */
-static loff_t vma_file_start(struct vm_area_struct *vma)
-{
-	return (loff_t)vma->vm_pgoff * PAGE_SIZE;
-}
-
-/* Where in the file @vaddr of @vma is... */
-static loff_t file_offset_of(struct vm_area_struct *vma, unsigned long vaddr)
-{
-	return vma_file_start(vma) + (loff_t)(vaddr - vma->vm_start);
-}
-
 /* ...and where file offset @offset appears in @vma. */
 static unsigned long user_addr_of(struct vm_area_struct *vma, loff_t offset)
 {
 	return (unsigned long)(offset - vma_file_start(vma)) + vma->vm_start;
-}
-
-/*
- * Text a breakpoint may go into: a private, executable-capable mapping of a file, not
- * hugetlb. A new breakpoint never goes where the program may write, as it could
- * overwrite the breakpoint or have its own write lost; an old one is taken out of
- * any such mapping.
- */
-static bool vma_can_carry_breakpoint(struct vm_area_struct *vma, bool adding)
-{
-	if (!vma->vm_file || is_vm_hugetlb_page(vma))
-		return false;
-	if ((vma->vm_flags & (VM_MAYEXEC | VM_MAYSHARE)) != VM_MAYEXEC)
-		return false;
-	return !adding || !(vma->vm_flags & VM_WRITE);
 }
 
 static bool consumer_wants(struct uprobe_consumer *uc, struct mm_struct *mm)
@@ -349,7 +298,7 @@ static bool consumer_wants(struct uprobe_consumer *uc, struct mm_struct *mm)
 }
 
 /* Does any consumer of @uprobe want @mm? The caller keeps the list stable or in SRCU. */
-static bool uprobe_wants(struct uprobe *uprobe, struct mm_struct *mm)
+bool uprobe_wants(struct uprobe *uprobe, struct mm_struct *mm)
 {
 	struct uprobe_consumer *uc;
 	bool want = false;
@@ -432,7 +381,7 @@ static int analyze_uprobe(struct uprobe *uprobe, struct mm_struct *mm, unsigned 
 	uprobe->analyze_err = err;
 	/*
 	 * Publish arch and analyze_err before the bit: pairs with smp_rmb() above and
-	 * in uprobe_analyzed().
+	 * in uprobe_ready().
 	 */
 	smp_wmb();
 	set_bit(UPROBE_ANALYZED, &uprobe->flags);
@@ -578,7 +527,8 @@ static int install_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 		return ret;
 	/* Before the breakpoint can be hit: it tells the int3 hook to look at us. */
 	set_bit(MMF_HAS_UPROBES, &mm->flags);
-	ret = ubp_set_insn(vma, vaddr, uprobe->arch.insn, &swbp, UPROBE_SWBP_INSN_SIZE);
+	ret = ubp_set_insn(vma, vaddr, uprobe->arch.insn, &swbp, UPROBE_SWBP_INSN_SIZE,
+			   UBP_INSERT);
 	if (ret == UBP_WRITTEN && uprobe->ref_ctr_offset)
 		update_ref_ctr(uprobe, mm, 1);
 	if (ret == -EBUSY) {
@@ -597,12 +547,13 @@ static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
 	int ret;
 
-	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags) || uprobe->analyze_err)
+	if (!uprobe_ready(uprobe))
 		return;	/* it never went in */
 	/* An optimized site becomes a breakpoint again first: then it comes out as usual. */
 	if (ubp_has_stubs(vma->vm_mm))
 		arch_uprobe_unoptimize(&uprobe->arch, vma, vaddr);
-	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE);
+	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE,
+			   UBP_RESTORE);
 	if (ret != UBP_WRITTEN)
 		return;
 	if (uprobe->ref_ctr_offset)
@@ -616,7 +567,7 @@ static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
  * file can be mapped more than once (a library loaded under two names, a program
  * mapping its own binary). mmap_lock held for writing.
  */
-static void remove_from_mm(struct uprobe *uprobe, struct mm_struct *mm)
+void uprobe_remove_from_mm(struct uprobe *uprobe, struct mm_struct *mm)
 {
 	VMA_ITERATOR(vmi, mm, 0);
 	struct vm_area_struct *vma;
@@ -639,7 +590,7 @@ static void remove_from_mm(struct uprobe *uprobe, struct mm_struct *mm)
  * probe does. A probe entering the tree after this look is installed under the
  * mmap_lock held for writing, which sets MMF_HAS_UPROBES again. mmap_lock held.
  */
-static bool mm_may_have_breakpoints(struct mm_struct *mm)
+bool uprobe_mm_may_have_breakpoints(struct mm_struct *mm)
 {
 	VMA_ITERATOR(vmi, mm, 0);
 	struct vm_area_struct *vma;
@@ -899,17 +850,9 @@ int uprobe_mmap(struct vm_area_struct *vma)
 
 	pos = file_offset_of(vma, vma->vm_start);
 	end = pos + (vma->vm_end - vma->vm_start);
-	for (;;) {
-		spin_lock(&uprobes_treelock);
-		u = tree_first_in(inode, pos, end);
-		if (u)
-			uprobe_hold(u);
-		spin_unlock(&uprobes_treelock);
-		if (!u)
-			break;
+	while ((u = next_uprobe_in(inode, &pos, end))) {
 		if (uprobe_wants(u, vma->vm_mm))
 			install_breakpoint(u, vma, user_addr_of(vma, u->offset));
-		pos = u->offset + 1;
 		uprobe_release(u);
 	}
 	return 0;
@@ -937,20 +880,9 @@ void uprobe_mremap(struct vm_area_struct *vma, unsigned long start, unsigned lon
 	inode = file_inode(vma->vm_file);
 	pos = file_offset_of(vma, start);
 	stop = file_offset_of(vma, end);
-	for (;;) {
-		spin_lock(&uprobes_treelock);
-		u = tree_first_in(inode, pos, stop);
-		if (u)
-			uprobe_hold(u);
-		spin_unlock(&uprobes_treelock);
-		if (!u)
-			break;
-		if (test_bit(UPROBE_ANALYZED, &u->flags)) {
-			smp_rmb(); /* the arch data behind the bit; pairs with analyze_uprobe() */
-			if (!u->analyze_err)
-				arch_uprobe_unoptimize(&u->arch, vma, user_addr_of(vma, u->offset));
-		}
-		pos = u->offset + 1;
+	while ((u = next_uprobe_in(inode, &pos, stop))) {
+		if (uprobe_ready(u))
+			arch_uprobe_unoptimize(&u->arch, vma, user_addr_of(vma, u->offset));
 		uprobe_release(u);
 	}
 }
@@ -966,11 +898,8 @@ static void unoptimize_site(struct mm_struct *mm, unsigned long site)
 	u = find_uprobe_locked(file_inode(vma->vm_file), file_offset_of(vma, site));
 	if (!u)
 		return;
-	if (test_bit(UPROBE_ANALYZED, &u->flags)) {
-		smp_rmb(); /* the arch data behind the bit; pairs with analyze_uprobe() */
-		if (!u->analyze_err)
-			arch_uprobe_unoptimize(&u->arch, vma, site);
-	}
+	if (uprobe_ready(u))
+		arch_uprobe_unoptimize(&u->arch, vma, site);
 	uprobe_release(u);
 }
 
@@ -1124,969 +1053,5 @@ void uprobe_clear_state(struct mm_struct *mm)
 		if (p->mm == mm)
 			drop_pending(p);
 	mutex_unlock(&ref_ctr_lock);
-	ubp_xol_free(mm);
-	ubp_stubs_free(mm);
-}
-
-/* ------------------------------------------------------------------------------- */
-/* The hit path: everything below runs in the probed task.                          */
-
-/**
- * uprobe_get_swbp_addr - the address of the breakpoint that trapped
- * @regs: the task's registers at the trap
- *
- * Return: the breakpoint's address; the arch may override where its trap reports
- * another instruction pointer.
- */
-unsigned long __weak uprobe_get_swbp_addr(struct pt_regs *regs)
-{
-	/* Most breakpoint traps report the address after the breakpoint. */
-	unsigned long after = instruction_pointer(regs);
-
-	return after - UPROBE_SWBP_INSN_SIZE;
-}
-
-/**
- * uprobe_get_trap_addr - the address to report for a trap in the current task
- * @regs: the task's registers
- *
- * A fault in an instruction stepped out of line happened, as far as the program is
- * concerned, at the probed address.
- *
- * Return: the address.
- */
-unsigned long uprobe_get_trap_addr(struct pt_regs *regs)
-{
-	struct uprobe_task *utask = current->utask;
-	bool stepping = utask && utask->active_uprobe;
-
-	return unlikely(stepping) ? utask->vaddr : instruction_pointer(regs);
-}
-
-/**
- * uprobe_get_trampoline_vaddr - where return probes send returns in the current mm
- *
- * Return: the trampoline's address, or UPROBE_NO_TRAMPOLINE_VADDR if the mm has no
- * XOL area (and so no pending return probe).
- */
-unsigned long uprobe_get_trampoline_vaddr(void)
-{
-	unsigned long base = ubp_xol_base(current->mm);
-
-	return base ? base : UPROBE_NO_TRAMPOLINE_VADDR;
-}
-
-/* The arch contract's defaults: one breakpoint opcode, and it is the only trap. */
-bool __weak is_swbp_insn(uprobe_opcode_t *insn)
-{
-	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
-
-	return !memcmp(insn, &swbp, sizeof(swbp));
-}
-
-bool __weak is_trap_insn(uprobe_opcode_t *insn)
-{
-	return is_swbp_insn(insn);
-}
-
-/* By default a step runs the whole instruction. */
-bool __weak arch_uprobe_xol_unfinished(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	return false;
-}
-
-/* The program's own trap instruction: the SIGTRAP it gives without uprobes. */
-void __weak arch_uprobe_own_trap(struct pt_regs *regs)
-{
-	force_sig(SIGTRAP);
-}
-
-/* By default every hit runs the handlers. */
-bool __weak arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs)
-{
-	return false;
-}
-
-/* By default every site stays a breakpoint. */
-bool __weak arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
-				    unsigned long vaddr)
-{
-	return false;
-}
-
-void __weak arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
-				 unsigned long vaddr)
-{
-}
-
-void __weak arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
-				   unsigned long vaddr)
-{
-}
-
-/* By default uprobes make no system calls of their own. */
-bool __weak arch_uprobe_syscall_is_ours(struct pt_regs *regs)
-{
-	return false;
-}
-
-/**
- * uprobe_syscall_is_ours - is the system call being entered one that uprobes make?
- * @regs: the task's registers at the system call's entry
- *
- * The return trampoline's call and an optimized site's stub's are made for the
- * program, not by it: whatever filters the program's calls by where they come from
- * (syscall user dispatch) lets them through, as seccomp lets them through by number.
- *
- * Return: true if the call comes from uprobes' own code.
- */
-bool uprobe_syscall_is_ours(struct pt_regs *regs)
-{
-	return current->mm && arch_uprobe_syscall_is_ours(regs);
-}
-
-/* The current task's uprobes state, made at its first hit; NULL if out of memory. */
-static struct uprobe_task *current_utask(void)
-{
-	struct task_struct *t = current;
-
-	if (unlikely(!t->utask))
-		t->utask = kzalloc(sizeof(*t->utask), GFP_KERNEL);
-	return t->utask;
-}
-
-static void free_return_instance(struct return_instance *ri)
-{
-	uprobe_release(ri->uprobe);
-	kfree(ri);
-}
-
-/* Forget the innermost pending return probe. */
-static void pop_return_instance(struct uprobe_task *utask)
-{
-	struct return_instance *top = utask->return_instances;
-
-	utask->depth--;
-	/* NMI readers: see hijack_return(). */
-	WRITE_ONCE(utask->return_instances, top->next);
-	free_return_instance(top);
-}
-
-/**
- * uprobe_free_utask - a task leaves (exits or execs)
- * @t: the task; its mm is still there
- */
-void uprobe_free_utask(struct task_struct *t)
-{
-	struct uprobe_task *utask = t->utask;
-	struct xol_area *area;
-
-	if (likely(!utask))
-		return;
-	t->utask = NULL;
-	/* Killed mid-step: the slot and the probe go back. */
-	area = t->mm ? t->mm->uprobes_state.xol_area : NULL;
-	if (area && utask->xol_vaddr)
-		ubp_xol_put_slot(area, utask->xol_vaddr);
-	if (utask->active_uprobe)
-		uprobe_release(utask->active_uprobe);
-	while (utask->return_instances)
-		pop_return_instance(utask);
-	kfree(utask);
-}
-
-/* Task work in a forked child: map the XOL area where the parent's trampoline was. */
-static void dup_xol_work(struct callback_head *work)
-{
-	struct uprobe_task *utask = container_of(work, struct uprobe_task, dup_xol_work);
-
-	/* A child dying before it ran needs no trampoline. */
-	if (!(current->flags & PF_EXITING) &&
-	    !ubp_xol_area_at(current->mm, utask->dup_xol_addr))
-		pr_warn_ratelimited("uprobe: %s[%d] cannot map its return trampoline; pending returns will fault\n",
-				    current->comm, task_pid_nr(current));
-}
-
-/**
- * uprobe_copy_process - a task was cloned
- * @t: the new task
- * @flags: clone flags
- *
- * A thread starts with no pending returns. A forked child's stack is a copy of its
- * parent's, return addresses taken over by return probes included: it inherits the
- * pending returns, and needs a trampoline at the same address.
- */
-void uprobe_copy_process(struct task_struct *t, unsigned long flags)
-{
-	struct uprobe_task *utask = current->utask, *child;
-	struct return_instance *ri, **tail;
-
-	t->utask = NULL;
-	if (!utask || !utask->return_instances)
-		return;
-	if (t->mm == current->mm && !(flags & CLONE_VFORK))
-		return;
-
-	child = kzalloc(sizeof(*child), GFP_KERNEL);
-	if (!child)
-		return;
-	tail = &child->return_instances;
-	for (ri = utask->return_instances; ri; ri = ri->next) {
-		struct return_instance *copy = kmemdup(ri, sizeof(*ri), GFP_KERNEL);
-
-		if (!copy)
-			break;
-		uprobe_hold(copy->uprobe);
-		copy->next = NULL;
-		*tail = copy;
-		tail = &copy->next;
-		child->depth++;
-	}
-	t->utask = child;
-	if (t->mm == current->mm)
-		return;
-	child->dup_xol_addr = ubp_xol_base(current->mm);
-	init_task_work(&child->dup_xol_work, dup_xol_work);
-	task_work_add(t, &child->dup_xol_work, TWA_RESUME);
-}
-
-/*
- * Drop pending returns whose frames are gone (a longjmp() unwound past them): they
- * would never return, and the stack below them is being reused.
- */
-static void drop_dead_returns(struct uprobe_task *utask, enum rp_check ctx,
-			      struct pt_regs *regs)
-{
-	while (utask->return_instances &&
-	       !arch_uretprobe_is_alive(utask->return_instances, ctx, regs))
-		pop_return_instance(utask);
-}
-
-/*
- * On a hit of a probe with return consumers: take over the function's return. The
- * caller is inside uprobes_srcu without a reference of its own.
- */
-static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
-{
-	struct uprobe_task *utask = current->utask;
-	unsigned long tramp, orig_ret;
-	struct return_instance *ri;
-	bool chained;
-
-	tramp = ubp_xol_area(current->mm) ? ubp_xol_base(current->mm) : 0;
-	if (!tramp) {
-		pr_warn_ratelimited("uprobe: %s[%d] has no room for the return trampoline, return not probed\n",
-				    current->comm, task_pid_nr(current));
-		return;
-	}
-	if (utask->depth >= MAX_URETPROBE_DEPTH) {
-		pr_warn_ratelimited("uprobe: %s[%d] has %d pending return probes, dropping one\n",
-				    current->comm, task_pid_nr(current), utask->depth);
-		return;
-	}
-	ri = kmalloc(sizeof(*ri), GFP_KERNEL);
-	if (!ri)
-		return;
-	/* The instance's reference; none if the probe is already on its way out. */
-	if (!refcount_inc_not_zero(&uprobe->ref)) {
-		kfree(ri);
-		return;
-	}
-
-	orig_ret = arch_uretprobe_hijack_return_addr(tramp, regs);
-	if (orig_ret == -1)
-		goto err_put;
-	/*
-	 * The return address was already the trampoline: the probed function was entered
-	 * by a tail call from another probed one, and both return together.
-	 */
-	chained = orig_ret == tramp;
-	drop_dead_returns(utask, chained ? RP_CHECK_CHAIN_CALL : RP_CHECK_CALL, regs);
-	if (chained) {
-		/*
-		 * Nothing pending, yet the trampoline's address is there: the program
-		 * put it there itself (a jump into the function with that address pushed,
-		 * a stack switched under it). Not ours to follow: the return reaches the
-		 * trampoline, which finds nothing pending and says so with SIGILL.
-		 */
-		if (!utask->return_instances)
-			goto err_put;
-		orig_ret = utask->return_instances->orig_ret_vaddr;
-	}
-	*ri = (struct return_instance) {
-		.uprobe		= uprobe,
-		.func		= instruction_pointer(regs),
-		.stack		= user_stack_pointer(regs),
-		.orig_ret_vaddr	= orig_ret,
-		.chained	= chained,
-		.next		= utask->return_instances,
-	};
-	utask->depth++;
-	/*
-	 * Whole before it is on the list: an NMI taking this task's callchain reads the
-	 * list (fixup_uretprobe_trampoline_entries()), on this CPU, so a compiler barrier
-	 * is all the ordering it needs.
-	 */
-	barrier();
-	WRITE_ONCE(utask->return_instances, ri);
-	return;
-
-err_put:
-	uprobe_release(uprobe);
-	kfree(ri);
-}
-
-static void run_ret_handlers(struct return_instance *ri, struct pt_regs *regs)
-{
-	struct uprobe_consumer *uc;
-	int idx;
-
-	idx = srcu_read_lock(&uprobes_srcu);
-	list_for_each_entry_srcu(uc, &ri->uprobe->consumers, cons_node,
-				 srcu_read_lock_held(&uprobes_srcu)) {
-		if (uc->ret_handler)
-			uc->ret_handler(uc, ri->func, regs);
-	}
-	srcu_read_unlock(&uprobes_srcu, idx);
-}
-
-/**
- * uprobe_handle_trampoline - a probed function returned through the trampoline
- * @regs: the task's registers; the instruction pointer is set to the real return
- *
- * The innermost group of pending returns (an instance and those chained to it by tail
- * calls) completes now, unless the frame beyond it is dead too: then this return is
- * one from further out (longjmp() skipped the group), so the group is dropped
- * without its handlers and the next one is tried.
- *
- * The group leaves the task's list before its handlers run: the trampoline addresses
- * still on the stack are the outer instances', and a user callchain taken by a
- * handler (perf record -g, bpf_get_stack()) maps each to its real return address by
- * walking that list in order.
- */
-void uprobe_handle_trampoline(struct pt_regs *regs)
-{
-	struct uprobe_task *utask = current->utask;
-	struct return_instance *ri, *last, *next;
-	bool real;
-
-	do {
-		ri = utask ? utask->return_instances : NULL;
-		if (unlikely(!ri))
-			goto sigill;
-		for (last = ri; last->chained && last->next; last = last->next)
-			;
-		real = !last->next || arch_uretprobe_is_alive(last->next, RP_CHECK_RET, regs);
-		instruction_pointer_set(regs, last->orig_ret_vaddr);
-		/* NMI readers: see hijack_return(). */
-		WRITE_ONCE(utask->return_instances, last->next);
-		last->next = NULL;
-		for (; ri; ri = next) {
-			next = ri->next;
-			utask->depth--;
-			if (real)
-				run_ret_handlers(ri, regs);
-			free_return_instance(ri);
-		}
-	} while (!real);
-	return;
-sigill:
-	pr_warn_ratelimited("uprobe: %s[%d] returned through the trampoline with no return pending\n",
-			    current->comm, task_pid_nr(current));
-	force_sig(SIGILL);
-}
-
-/* Take the breakpoint out of the current process for a handler that asked. */
-static void remove_from_current(struct uprobe *uprobe)
-{
-	struct mm_struct *mm = current->mm;
-
-	/*
-	 * The consumer set must not change while we decide (lock order: above mmap_lock).
-	 * A probe retired meanwhile decides nothing: the breakpoint there now may be a
-	 * newer probe's.
-	 */
-	down_read(&uprobe->register_rwsem);
-	if (uprobe_in_tree(uprobe) && !list_empty(&uprobe->consumers) &&
-	    !uprobe_wants(uprobe, mm)) {
-		mmap_write_lock(mm);
-		remove_from_mm(uprobe, mm);
-		mmap_write_unlock(mm);
-	}
-	up_read(&uprobe->register_rwsem);
-}
-
-/*
- * The consumers' handlers of one hit; the caller is inside uprobes_srcu. Return: true
- * if every handler asked for the breakpoint to leave this process. Then the return is
- * not taken over either: the consumers are done with this process.
- */
-static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
-{
-	struct uprobe_task *utask = current->utask;
-	bool want_return = false, remove = true;
-	struct uprobe_consumer *uc;
-
-	utask->auprobe = &uprobe->arch;
-	list_for_each_entry_srcu(uc, &uprobe->consumers, cons_node,
-				 srcu_read_lock_held(&uprobes_srcu)) {
-		int verdict = uc->handler ? uc->handler(uc, regs) : 0;
-
-		WARN_ONCE(verdict & ~UPROBE_HANDLER_MASK, "%ps() returned %#x\n",
-			  uc->handler, verdict);
-		remove &= verdict == UPROBE_HANDLER_REMOVE;
-		if (uc->ret_handler)
-			want_return = true;
-	}
-	utask->auprobe = NULL;
-	remove &= !list_empty(&uprobe->consumers);
-	if (want_return && !remove)
-		hijack_return(uprobe, regs);
-	return remove;
-}
-
-/* 1 if @vaddr holds a trap instruction in the current mm, 0 if not, -errno. */
-static int trap_insn_at(struct mm_struct *mm, unsigned long vaddr)
-{
-	uprobe_opcode_t insn;
-	unsigned long missed;
-	int err;
-
-	/* Usually mapped in: read it directly, and fault it in under mmap_lock if not. */
-	pagefault_disable();
-	missed = __copy_from_user_inatomic(&insn, (void __user *)vaddr, sizeof(insn));
-	pagefault_enable();
-	if (missed) {
-		err = ubp_read(mm, vaddr, &insn, sizeof(insn));
-		if (err)
-			return err;
-	}
-	return is_trap_insn(&insn) ? 1 : 0;
-}
-
-/*
- * A trap at @bp_vaddr that no probe of ours accounts for. A trap instruction there is
- * the program's own (or a debugger's): the program gets the SIGTRAP the trap gives it
- * without us. Anything else means the breakpoint left while we looked: the task runs
- * what is there now. This is also where an mm whose breakpoints were taken out finds
- * out whether it has any left, so that its own traps stop coming this way.
- */
-static void program_trap(struct pt_regs *regs, unsigned long bp_vaddr)
-{
-	struct mm_struct *mm = current->mm;
-	int is_trap;
-
-	mmap_read_lock(mm);
-	is_trap = trap_insn_at(mm, bp_vaddr);
-	if (is_trap > 0 && test_and_clear_bit(MMF_RECALC_UPROBES, &mm->flags) &&
-	    !mm_may_have_breakpoints(mm))
-		clear_bit(MMF_HAS_UPROBES, &mm->flags);
-	mmap_read_unlock(mm);
-	if (is_trap > 0)
-		arch_uprobe_own_trap(regs);
-	else
-		instruction_pointer_set(regs, bp_vaddr);
-}
-
-/* Where in its file a VMA maps @vaddr, if it is text that can carry a breakpoint. */
-static bool vma_probe_key(struct vm_area_struct *vma, unsigned long vaddr,
-			  struct inode **inode, loff_t *offset)
-{
-	if (!vma_can_carry_breakpoint(vma, false))
-		return false;
-	*inode = file_inode(vma->vm_file);
-	*offset = file_offset_of(vma, vaddr);
-	return true;
-}
-
-/*
- * The probe behind the breakpoint at @bp_vaddr, found without a lock that others
- * share: the VMA's own read lock, and the lockless tree lookup. No reference: the
- * caller is inside uprobes_srcu. NULL when that does not settle it.
- */
-static struct uprobe *find_uprobe_fast(unsigned long bp_vaddr)
-{
-	struct uprobe *uprobe = NULL;
-	struct vm_area_struct *vma;
-	struct inode *inode;
-	loff_t offset;
-
-	vma = lock_vma_under_rcu(current->mm, bp_vaddr);
-	if (!vma)
-		return NULL;
-	if (vma_probe_key(vma, bp_vaddr, &inode, &offset))
-		uprobe = find_uprobe_srcu(inode, offset);
-	vma_end_read(vma);
-	return uprobe;
-}
-
-/* The slow way, under mmap_lock, outside any SRCU section: the probe with a reference. */
-static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr)
-{
-	struct uprobe *uprobe = NULL;
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	struct inode *inode;
-	loff_t offset;
-
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, bp_vaddr);
-	if (vma && vma_probe_key(vma, bp_vaddr, &inode, &offset))
-		uprobe = find_uprobe_locked(inode, offset);
-	mmap_read_unlock(mm);
-	return uprobe;
-}
-
-/* Start stepping the copied instruction in an XOL slot. */
-static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_regs *regs)
-{
-	struct uprobe_task *utask = current->utask;
-	struct xol_area *area;
-	unsigned long slot;
-	int err;
-
-	area = ubp_xol_area(current->mm);
-	if (!area)
-		return -ENOMEM;
-	slot = ubp_xol_get_slot(area, uprobe->arch.ixol, sizeof(uprobe->arch.ixol));
-	if (!slot)
-		return -EINTR;
-	utask->xol_vaddr = slot;
-	utask->vaddr = bp_vaddr;
-	err = arch_uprobe_pre_xol(&uprobe->arch, regs);
-	if (err) {
-		ubp_xol_put_slot(area, slot);
-		utask->xol_vaddr = 0;
-		return err;
-	}
-	utask->active_uprobe = uprobe;
-	utask->state = UTASK_SSTEP;
-	return 0;
-}
-
-/*
- * The probed instruction can be neither emulated nor stepped here (no room for the
- * XOL area in this address space, say). Rather than trap on it forever, the probe
- * leaves this process, which then runs its instruction as if unprobed; if even that
- * fails, the task gets SIGSEGV, as a program that ran out of address space would.
- */
-static void cannot_run_insn(struct uprobe *uprobe, unsigned long bp_vaddr, int err)
-{
-	struct mm_struct *mm = current->mm;
-	int still_trap;
-
-	pr_warn_ratelimited("uprobe: %s[%d] cannot step the instruction probed at %#lx (%d), the probe leaves this process\n",
-			    current->comm, task_pid_nr(current), bp_vaddr, err);
-	down_read(&uprobe->register_rwsem);	/* lock order: see the top of this file */
-	mmap_write_lock(mm);
-	/* A probe retired meanwhile: the breakpoint there now may be a newer probe's. */
-	if (uprobe_in_tree(uprobe) && !list_empty(&uprobe->consumers))
-		remove_from_mm(uprobe, mm);
-	still_trap = trap_insn_at(mm, bp_vaddr);
-	mmap_write_unlock(mm);
-	up_read(&uprobe->register_rwsem);
-	if (still_trap > 0)
-		force_sig(SIGSEGV);
-}
-
-/*
- * The probed instruction could not be emulated inside the section, where page faults
- * are off. Outside it, holding a reference on @uprobe: emulate again with faults
- * allowed (an operand page that was absent or copy-on-write is fine now), else step
- * it out of line (a real fault then hits the program as it would unprobed). Return:
- * true if a step began; the reference goes with it.
- */
-static bool run_insn_slowly(struct uprobe *uprobe, unsigned long bp_vaddr,
-			    struct pt_regs *regs)
-{
-	int err;
-
-	if (arch_uprobe_skip_sstep(&uprobe->arch, regs))
-		return false;
-	err = start_step(uprobe, bp_vaddr, regs);
-	if (!err)
-		return true;
-	/*
-	 * -ENOMEM: no XOL area. Another error is the arch's own answer (its signal is
-	 * pending, or the instruction is to run again); -EINTR, or a fatal signal (what
-	 * makes mapping the area fail too), means the task is going.
-	 */
-	if (err == -ENOMEM && !fatal_signal_pending(current))
-		cannot_run_insn(uprobe, bp_vaddr, err);
-	return false;
-}
-
-/*
- * 6.12's mmap_lock.h has no write trylock: this is mmap_write_lock() that gives up
- * instead of waiting. Released with mmap_write_unlock().
- */
-static bool mmap_write_trylock_uprobes(struct mm_struct *mm)
-{
-	bool locked;
-
-	__mmap_lock_trace_start_locking(mm, true);
-	locked = down_write_trylock(&mm->mmap_lock);
-	__mmap_lock_trace_acquire_returned(mm, true, locked);
-	return locked;
-}
-
-/*
- * After a breakpoint hit that needed no step, let the arch replace the breakpoint by
- * something that does not trap (x86-64: a jump to a stub, for a 5-byte nop). Only a
- * try: if the mmap_lock is busy, a later hit tries again. The caller holds a
- * reference on @uprobe and is outside uprobes_srcu.
- */
-static void try_optimize(struct uprobe *uprobe, unsigned long vaddr)
-{
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-
-	if (!mmap_write_trylock_uprobes(mm))
-		return;
-	/*
-	 * The same checks as a sweep's: the site is still this probe's, in text. The
-	 * tree check is read without the tree's lock, as a hint only: a retired probe's
-	 * breakpoint is on its way out, and arch_uprobe_optimize() itself does nothing
-	 * unless our breakpoint is still at the site, which our mmap_lock keeps stable.
-	 */
-	vma = vma_lookup(mm, vaddr);
-	if (uprobe_in_tree(uprobe) && vma && vma_can_carry_breakpoint(vma, true) &&
-	    file_inode(vma->vm_file) == uprobe->inode &&
-	    file_offset_of(vma, vaddr) == uprobe->offset && !check_stable_address_space(mm))
-		arch_uprobe_optimize(&uprobe->arch, vma, vaddr);
-	mmap_write_unlock(mm);
-}
-
-/*
- * The probe of a hit at @vaddr. On success the caller is inside uprobes_srcu (*@idx);
- * a probe found the fast way comes without a reference, one found the slow way with
- * one, also stored in *@held. On failure the caller is outside.
- */
-static struct uprobe *find_hit_uprobe(unsigned long vaddr, int *idx, struct uprobe **held)
-{
-	struct uprobe *uprobe;
-
-	/* Keeps a probe found without a reference; pairs with call_srcu() in uprobe_release(). */
-	*idx = srcu_read_lock(&uprobes_srcu);
-	uprobe = find_uprobe_fast(vaddr);
-	if (uprobe)
-		return uprobe;
-	srcu_read_unlock(&uprobes_srcu, *idx);
-
-	*held = find_uprobe_slow(vaddr);
-	if (*held)
-		*idx = srcu_read_lock(&uprobes_srcu);
-	return *held;
-}
-
-/*
- * Make sure the hit holds a reference on @uprobe before it leaves uprobes_srcu. False
- * when the probe is already on its way out: then its breakpoint is being taken out,
- * and whatever the task does next runs the instruction that is there again.
- */
-static bool hold_hit_uprobe(struct uprobe *uprobe, struct uprobe **held)
-{
-	if (*held)
-		return true;
-	if (!refcount_inc_not_zero(&uprobe->ref))
-		return false;
-	*held = uprobe;
-	return true;
-}
-
-/*
- * What a hit does whichever way the task came (breakpoint or stub): the task's
- * state and the handlers. The caller is inside uprobes_srcu, the probe analyzed and
- * fit to be hit; the instruction pointer is at the site. Returns false when no
- * handler ran, and the instruction is not to be run either; *@remove says whether
- * every handler asked for the breakpoint to leave this process.
- */
-static bool hit_uprobe(struct uprobe *uprobe, struct pt_regs *regs, bool *remove)
-{
-	/* GFP_KERNEL this small fails only for a task being killed for memory. */
-	if (unlikely(!current_utask()))
-		return false;
-	if (arch_uprobe_ignore(&uprobe->arch, regs))
-		return false;
-	*remove = run_handlers(uprobe, regs);
-	return true;
-}
-
-/* Analyzed yet? Then the arch data and analyze_err are final (and may be read). */
-static bool uprobe_analyzed(struct uprobe *uprobe)
-{
-	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
-		return false;
-	smp_rmb(); /* the arch data behind the bit; pairs with smp_wmb() in analyze_uprobe() */
-	return true;
-}
-
-/**
- * uprobe_handle_stub_hit - a task came to the kernel from an optimized site's stub
- * @regs: the registers as they were at the site; the instruction pointer is @vaddr
- * @vaddr: the site
- *
- * Runs the handlers as a breakpoint hit would. A probe that is gone (removed while
- * the task was in the stub) runs nothing. The caller completes the instruction
- * unless a handler moved the instruction pointer.
- */
-void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr)
-{
-	struct uprobe *uprobe, *held = NULL;
-	bool remove = false;
-	int idx;
-
-	uprobe = find_hit_uprobe(vaddr, &idx, &held);
-	if (!uprobe)
-		return;
-	/* Only an analyzed probe's site is ever optimized. */
-	if (uprobe_analyzed(uprobe) && !uprobe->analyze_err &&
-	    hit_uprobe(uprobe, regs, &remove) && remove && !hold_hit_uprobe(uprobe, &held))
-		remove = false;
-	srcu_read_unlock(&uprobes_srcu, idx);
-
-	if (remove)
-		remove_from_current(held);
-	if (held)
-		uprobe_release(held);
-}
-
-/*
- * A breakpoint hit. The common case stays inside one uprobes_srcu section and takes no
- * reference and no shared lock: find the probe, run the handlers, emulate. What may
- * wait on a lock or a fault runs outside the section, holding a reference instead:
- * the slow lookup, a removal a handler asked for, optimizing the site, a second
- * emulation with page faults allowed, and the out-of-line step. So a grace period
- * (uprobe_unregister_sync()) waits on mmap_lock only where an mm's first return
- * probe maps its XOL area for the trampoline (hijack_return()).
- *
- * No livelock: each way out either moves the task on (the instruction emulated or its
- * step begun, a handler moved the instruction pointer, the program's own trap
- * signalled, the probe taken out of this process) or returns to the breakpoint only
- * when the next try must go further: the breakpoint was on its way out (no probe,
- * or one being freed), or the task is dying (no memory for its uprobe state, a fatal
- * signal while waiting for a slot).
- */
-static void handle_breakpoint(struct pt_regs *regs)
-{
-	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
-	bool remove = false, optimize = false, done;
-	struct uprobe *uprobe, *held = NULL;
-	int idx;
-
-	if (bp_vaddr == uprobe_get_trampoline_vaddr()) {
-		uprobe_handle_trampoline(regs);
-		return;
-	}
-	uprobe = find_hit_uprobe(bp_vaddr, &idx, &held);
-	if (!uprobe) {
-		program_trap(regs, bp_vaddr);
-		return;
-	}
-	/*
-	 * A probe puts its breakpoint in only once analyzed, and only if the analysis
-	 * took the instruction (the bit is set before the breakpoint is written, under
-	 * the mmap_lock): otherwise the trap is not this probe's, but the program's own
-	 * or one left over from an older probe at the same place.
-	 */
-	if (unlikely(!uprobe_analyzed(uprobe) || uprobe->analyze_err)) {
-		srcu_read_unlock(&uprobes_srcu, idx);
-		if (held)
-			uprobe_release(held);
-		program_trap(regs, bp_vaddr);
-		return;
-	}
-	/* Handlers see, and a restart runs, the probed instruction itself. */
-	instruction_pointer_set(regs, bp_vaddr);
-	if (!hit_uprobe(uprobe, regs, &remove))
-		goto out;
-
-	/* A handler that moved the instruction pointer took the task elsewhere. */
-	done = instruction_pointer(regs) != bp_vaddr;
-	if (!done) {
-		/* A page that is not there is faulted in outside the section. */
-		pagefault_disable();
-		done = arch_uprobe_skip_sstep(&uprobe->arch, regs);
-		pagefault_enable();
-		if (done && !remove)
-			optimize = arch_uprobe_optimizable(&uprobe->arch, regs, bp_vaddr);
-	}
-	if ((remove || optimize || !done) && !hold_hit_uprobe(uprobe, &held))
-		goto out;
-	srcu_read_unlock(&uprobes_srcu, idx);
-
-	if (remove)
-		remove_from_current(held);
-	if (optimize)
-		try_optimize(held, bp_vaddr);
-	if (!done && run_insn_slowly(held, bp_vaddr, regs))
-		return;	/* the reference goes with utask->active_uprobe */
-	if (held)
-		uprobe_release(held);
-	return;
-out:
-	srcu_read_unlock(&uprobes_srcu, idx);
-	if (held)
-		uprobe_release(held);
-}
-
-/* Is a signal waiting for the step to end (held back by uprobe_deny_signal())? */
-static bool signal_waits(void)
-{
-	bool waits;
-
-	spin_lock_irq(&current->sighand->siglock);
-	recalc_sigpending();
-	waits = signal_pending(current);
-	spin_unlock_irq(&current->sighand->siglock);
-	return waits;
-}
-
-/* The step ended, or was cut short: put the task back on its own path. */
-static void finish_step(struct uprobe_task *utask, struct pt_regs *regs)
-{
-	struct uprobe *uprobe = utask->active_uprobe;
-	struct xol_area *area = current->mm->uprobes_state.xol_area;
-	int err = 0;
-
-	switch (utask->state) {
-	case UTASK_SSTEP_ACK:		/* the step trap came */
-		if (arch_uprobe_xol_unfinished(&uprobe->arch, regs) && !signal_waits()) {
-			/*
-			 * A repeated instruction did one round and traps again after the
-			 * next: it goes on in the slot, so that it runs, and counts, as
-			 * one hit. A waiting signal ends the step here instead, at the
-			 * probed address; the rest of the instruction is another hit.
-			 */
-			utask->state = UTASK_SSTEP;
-			return;
-		}
-		err = arch_uprobe_post_xol(&uprobe->arch, regs);
-		break;
-	case UTASK_SSTEP_TRAPPED:	/* a signal or a fault came first */
-		arch_uprobe_abort_xol(&uprobe->arch, regs);
-		break;
-	default:
-		WARN_ONCE(1, "uprobe: step finished in state %d\n", utask->state);
-		break;
-	}
-	utask->state = UTASK_RUNNING;
-	utask->active_uprobe = NULL;
-	uprobe_release(uprobe);
-	ubp_xol_put_slot(area, utask->xol_vaddr);
-	utask->xol_vaddr = 0;
-
-	/* Let in the signals uprobe_deny_signal() held back during the step. */
-	spin_lock_irq(&current->sighand->siglock);
-	recalc_sigpending();
-	spin_unlock_irq(&current->sighand->siglock);
-
-	if (unlikely(err)) {
-		pr_warn_ratelimited("uprobe: %s[%d] cannot complete the probed instruction, sending SIGILL\n",
-				    current->comm, task_pid_nr(current));
-		force_sig(SIGILL);
-	}
-}
-
-/**
- * uprobe_notify_resume - TIF_UPROBE work on the way back to user mode
- * @regs: the task's registers
- *
- * Either a breakpoint was hit, or the out-of-line step finished.
- */
-void uprobe_notify_resume(struct pt_regs *regs)
-{
-	struct uprobe_task *utask = current->utask;
-
-	clear_thread_flag(TIF_UPROBE);
-	if (!utask || !utask->active_uprobe) {
-		handle_breakpoint(regs);
-		return;
-	}
-	finish_step(utask, regs);
-}
-
-/**
- * uprobe_deny_signal - hold signals off while a task steps out of line
- *
- * A signal handler must not start with the instruction pointer in an XOL slot. Signals
- * wait until the step is done (finish_step() lets them in), except a fatal one, or a
- * fault in the stepped instruction itself: those cut the step short.
- *
- * Return: true when the task is stepping, and signal delivery must wait.
- */
-bool uprobe_deny_signal(void)
-{
-	struct uprobe_task *utask = current->utask;
-	bool cut_short;
-
-	if (likely(!utask || !utask->active_uprobe))
-		return false;
-	WARN_ON_ONCE(utask->state != UTASK_SSTEP);
-	if (!task_sigpending(current))
-		return true;
-
-	/* Park the signal: finish_step() recalculates TIF_SIGPENDING. */
-	spin_lock_irq(&current->sighand->siglock);
-	clear_thread_flag(TIF_SIGPENDING);
-	spin_unlock_irq(&current->sighand->siglock);
-
-	cut_short = __fatal_signal_pending(current) || arch_uprobe_xol_was_trapped(current);
-	if (cut_short) {
-		utask->state = UTASK_SSTEP_TRAPPED;
-		set_thread_flag(TIF_UPROBE);	/* finish_step() undoes the step */
-	}
-	return true;
-}
-
-/**
- * uprobe_pre_sstep_notifier - a breakpoint trap in user mode: is it ours?
- * @regs: the task's registers
- *
- * Return: 1 when uprobes takes the trap (handled on the way out to user mode), 0 to
- * leave it to the usual SIGTRAP.
- */
-int uprobe_pre_sstep_notifier(struct pt_regs *regs)
-{
-	struct mm_struct *mm = current->mm;
-
-	bool returns_pending = current->utask && current->utask->return_instances;
-
-	if (!mm || !(test_bit(MMF_HAS_UPROBES, &mm->flags) || returns_pending))
-		return 0;
-	/* The work needs a sleepable context: do it on the way out. */
-	set_thread_flag(TIF_UPROBE);
-	return 1;
-}
-
-/**
- * uprobe_post_sstep_notifier - a single-step trap in user mode: did our step end?
- * @regs: the task's registers
- *
- * Return: 1 when the trap ends an out-of-line step, 0 otherwise.
- */
-int uprobe_post_sstep_notifier(struct pt_regs *regs)
-{
-	struct uprobe_task *utask = current->utask;
-	bool ours = current->mm && utask && utask->active_uprobe;
-
-	if (ours) {
-		utask->state = UTASK_SSTEP_ACK;
-		set_thread_flag(TIF_UPROBE);	/* finish_step() on the way out */
-	}
-	return ours;
-}
-
-static struct notifier_block uprobe_exception_nb = {
-	.notifier_call		= arch_uprobe_exception_notify,
-	.priority		= INT_MAX - 1,	/* before kprobes and debuggers */
-};
-
-/**
- * uprobes_init - boot-time setup: hook the breakpoint and single-step traps
- */
-void __init uprobes_init(void)
-{
-	if (register_die_notifier(&uprobe_exception_nb))
-		panic("uprobes: cannot register the die notifier\n");
+	ubp_mm_free(mm);
 }

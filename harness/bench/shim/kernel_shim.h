@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Just enough of the kernel's headers for probe-coverage to compile the x86 uprobes
- * analysis (arch/x86/kernel/uprobes_emulate.c) in user space and ask it which
- * instructions it emulates. Nothing here runs at a hit: user accesses fail.
+ * Just enough of the kernel's headers to compile the x86 uprobes analysis and
+ * emulation (arch/x86/kernel/uprobes/decode.c and emulate.c) in user space, for
+ * probe-coverage and the selftests' exact_classify: they ask the analysis what it
+ * makes of instructions. Nothing here runs at a hit: user accesses fail.
  */
 #ifndef PROBE_COVERAGE_KERNEL_SHIM_H
 #define PROBE_COVERAGE_KERNEL_SHIM_H
@@ -15,7 +16,16 @@
 #define __user
 #define CONFIG_X86_64 1
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 #define MAX_UINSN_BYTES 16
+#ifndef ENOTSUPP
+#define ENOTSUPP	524	/* the kernel's own errno, not in user space's */
+#endif
+#ifndef IS_ENABLED
+#define IS_ENABLED(option)	(option)
+#endif
+#define WARN_ON_ONCE(cond)	(cond)
 #define TASK_SIZE_MAX ((1UL << 47) - 4096)
 
 struct pt_regs {
@@ -36,9 +46,16 @@ struct pt_regs {
 
 static inline int user_64bit_mode(struct pt_regs *regs) { return 1; }
 static inline int shstk_is_enabled(void) { return 0; }
+#ifdef SHIM_USER_ACCESS
+/* The test that runs emulations makes the accesses itself, in its own memory. */
+#define get_user(x, ptr)	({ (x) = *(volatile __typeof__(*(ptr)) *)(ptr); 0; })
+#define put_user(x, ptr)	({ *(volatile __typeof__(*(ptr)) *)(ptr) = (x); 0; })
+unsigned long insn_get_seg_base(struct pt_regs *regs, int seg);
+#else
 static inline unsigned long insn_get_seg_base(struct pt_regs *regs, int seg) { return -1UL; }
 #define get_user(x, ptr)	({ (x) = 0; -14; })
 #define put_user(x, ptr)	({ (void)(x); -14; })
+#endif
 
 static inline long sign_extend64(unsigned long value, int index)
 {
@@ -47,12 +64,17 @@ static inline long sign_extend64(unsigned long value, int index)
 	return (long)(value << shift) >> shift;
 }
 
-struct uprobe_insn_ops;
-struct arch_uprobe;
-void uprobe_step_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs);
-int uprobe_step_post_xol(struct arch_uprobe *aup, struct pt_regs *regs);
-void uprobe_step_abort(struct arch_uprobe *aup, struct pt_regs *regs);
 #include "../../../arch/x86/include/asm/uprobes.h"
+
+/* The analysis asks only whether the mm is a 64-bit one. */
+struct mm_struct {
+	bool is64;
+};
+
+static inline bool is_64bit_mm(struct mm_struct *mm)
+{
+	return mm->is64;
+}
 
 /* The emulation looks at current->utask (watchpoints) only at a hit. */
 struct uprobe_task {

@@ -3,8 +3,8 @@
 #define _ASM_UPROBES_H
 /*
  * uprobes on x86: the breakpoint is int3, and each probed instruction is either
- * emulated or single-stepped out of line, as arch/x86/kernel/uprobes.c decides once,
- * when it analyzes the instruction.
+ * emulated or single-stepped out of line, as arch/x86/kernel/uprobes/decode.c decides
+ * once, when it analyzes the instruction.
  */
 
 #include <linux/notifier.h>
@@ -48,42 +48,34 @@ struct arch_uprobe_rm {
 };
 
 /**
- * struct arch_uprobe - a probed instruction as analyzed
- * @insn: its bytes as in the file (perf's unwinder reads them)
- * @ixol: what runs in the XOL slot: @insn, RIP-relative operands rewritten
- * @ops: what to do at a hit, chosen by the analysis
- * @imm: immediate operand of an emulated instruction, sign-extended
- * @rm: the ModRM operand of an emulated instruction
- * @target: branch displacement (emulated branches)
- * @ilen: the instruction's length
- * @fixups: UPROBE_FIX_* work after a step
- * @scratch: pt_regs offset of the register standing in for RIP in @ixol
- * @cond: condition code of a jcc, or the kind of loop
- * @reg: pt_regs offset of the register operand (a push, ModRM.reg, an opcode's)
- * @size: operand size of an emulated instruction, or of a return address
- * @src_size: size of the source of an emulated move (differs when it extends)
- * @alu: the operation of an emulated arithmetic instruction
- * @dst: where an emulated move or arithmetic instruction writes (an operand kind)
- * @src: where it reads its (second) value from
- * @sign_extend: the move sign-extends its source
- * @mode64: the analysis decoded the instruction as 64-bit code
- * @mem: the emulation reads or writes user memory (what a data breakpoint watches)
- * @nop5: the instruction is the 5-byte nop of a USDT site or a patchable function
- *	entry, in 64-bit code: a site that may become a jump to a stub
+ * struct arch_uprobe_step - how the out-of-line step of an instruction is prepared
+ * and finished
+ * @fixups: UPROBE_FIX_* work after the step
+ * @scratch: pt_regs offset of the register standing in for RIP in the slot's copy
  * @rep_string: a string instruction with a rep prefix, whose step traps after each
  *	round: it goes on stepping in the slot until it is done
  */
-struct arch_uprobe {
-	u8				insn[MAX_UINSN_BYTES];
-	u8				ixol[MAX_UINSN_BYTES];
-	const struct uprobe_insn_ops	*ops;
-	long				imm;
-	struct arch_uprobe_rm		rm;
-	s32				target;
-	u8				ilen;
+struct arch_uprobe_step {
 	u8				fixups;
 	u8				scratch;
-	u8				cond;
+	bool				rep_string;
+};
+
+/**
+ * struct arch_uprobe_data - operands of an emulated move, arithmetic or lea
+ * @rm: the ModRM operand
+ * @imm: the immediate, sign-extended
+ * @reg: pt_regs offset of the register operand (ModRM.reg, or the opcode's)
+ * @size: operand size
+ * @src_size: size of a move's source (differs when it extends)
+ * @alu: the arithmetic operation (ALU_*)
+ * @dst: where the result goes (OPND_*)
+ * @src: where the (second) value comes from (OPND_*)
+ * @sign_extend: the move sign-extends its source
+ */
+struct arch_uprobe_data {
+	struct arch_uprobe_rm		rm;
+	long				imm;
 	u8				reg;
 	u8				size;
 	u8				src_size;
@@ -91,10 +83,63 @@ struct arch_uprobe {
 	u8				dst;
 	u8				src;
 	bool				sign_extend;
+};
+
+/**
+ * struct arch_uprobe_stack - operands of an emulated push, pop, leave or ret
+ * @imm: what push $imm pushes; what ret $n adds to the stack pointer
+ * @reg: pt_regs offset of the register pushed or popped
+ * @size: the stack word
+ */
+struct arch_uprobe_stack {
+	long				imm;
+	u8				reg;
+	u8				size;
+};
+
+/**
+ * struct arch_uprobe_branch - an emulated relative jmp, jcc, call or loop
+ * @disp: the displacement from the next instruction (also what a call's step
+ *	fix-up adds: UPROBE_FIX_BRANCH)
+ * @cond: condition code of a jcc, or the kind of loop
+ */
+struct arch_uprobe_branch {
+	s32				disp;
+	u8				cond;
+};
+
+/**
+ * struct arch_uprobe - a probed instruction as analyzed
+ * @insn: its bytes as in the file (perf's unwinder reads them)
+ * @ixol: what runs in the XOL slot: @insn, RIP-relative operands rewritten
+ * @ops: its emulation, chosen by the analysis; NULL when it is always stepped
+ * @step: how its step is prepared and finished, valid when @can_step
+ * @data: operands, for @ops of moves, arithmetic and lea
+ * @stack: operands, for @ops of pushes, pops, leave and ret
+ * @branch: operands, for @ops of relative branches
+ * @ilen: the instruction's length
+ * @can_step: a step is prepared: every kind but the relative jumps, which cannot
+ *	run from a slot. An emulation that cannot finish falls back to it.
+ * @mode64: the analysis decoded the instruction as 64-bit code
+ * @mem: the emulation reads or writes user memory (what a data breakpoint watches)
+ * @nop5: the instruction is the 5-byte nop of a USDT site or a patchable function
+ *	entry, in 64-bit code: a site that may become a jump to a stub
+ */
+struct arch_uprobe {
+	u8				insn[MAX_UINSN_BYTES];
+	u8				ixol[MAX_UINSN_BYTES];
+	const struct uprobe_insn_ops	*ops;
+	struct arch_uprobe_step		step;
+	union {
+		struct arch_uprobe_data		data;
+		struct arch_uprobe_stack	stack;
+		struct arch_uprobe_branch	branch;
+	};
+	u8				ilen;
+	bool				can_step;
 	bool				mode64;
 	bool				mem;
 	bool				nop5;
-	bool				rep_string;
 };
 
 /*

@@ -6,7 +6,7 @@
  * register and the flags from a state, runs it, and stores them back.
  *
  * The corpus is not the list of classes: at build time exact_classify runs the
- * kernel's own analysis (arch/x86/kernel/uprobes.c and uprobes_emulate.c, compiled
+ * kernel's own analysis (arch/x86/kernel/uprobes/decode.c and emulate.c, compiled
  * in user space) over the bytes at each xc_NAME_insn and writes exact_classes.h,
  * which says which ops and fix-ups each case gets and lists every ops table and
  * fix-up the analysis has; the test fails for any of them that no case reaches.
@@ -62,7 +62,33 @@ asm(".data\n"
     "	mov xc_saved_di(%rip), %rax; mov %rax, 8*7(%rdi)\n"
     "	pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n"
     "	ret\n"
-    ".endm\n");
+    ".endm\n"
+    /*
+     * xc_resume(regs, ip): load the state as XC_ENTER does, but go on at ip inside
+     * a wrapper instead of at its first instruction: the host-side analysis test runs
+     * the rest of a case natively after its instruction was emulated. The flags are
+     * loaded on our own stack, so that the case's stack stays as the emulation left
+     * it (XC_ENTER's push below the case's stack pointer happened before).
+     */
+    ".data\n"
+    "xc_resume_ip:	.quad 0\n"
+    ".text\n"
+    ".globl xc_resume\n"
+    ".type xc_resume, @function\n"
+    "xc_resume:\n"
+    "	push %rbx; push %rbp; push %r12; push %r13; push %r14; push %r15\n"
+    "	mov %rsp, xc_host_sp(%rip)\n"
+    "	mov %rdi, xc_state_ptr(%rip)\n"
+    "	mov %rsi, xc_resume_ip(%rip)\n"
+    "	pushq 8*16(%rdi); popfq\n"
+    "	mov 8*4(%rdi), %rsp\n"
+    "	mov 8*0(%rdi), %rax; mov 8*1(%rdi), %rcx; mov 8*2(%rdi), %rdx\n"
+    "	mov 8*3(%rdi), %rbx; mov 8*5(%rdi), %rbp; mov 8*6(%rdi), %rsi\n"
+    "	mov 8*8(%rdi), %r8; mov 8*9(%rdi), %r9; mov 8*10(%rdi), %r10\n"
+    "	mov 8*11(%rdi), %r11; mov 8*12(%rdi), %r12; mov 8*13(%rdi), %r13\n"
+    "	mov 8*14(%rdi), %r14; mov 8*15(%rdi), %r15; mov 8*7(%rdi), %rdi\n"
+    "	jmp *xc_resume_ip(%rip)\n"
+    ".size xc_resume, . - xc_resume\n");
 
 /* name, instruction(s), needs. The first instruction is the probed one. */
 #define XC_CASES(X)							\

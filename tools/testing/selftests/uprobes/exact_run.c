@@ -233,8 +233,12 @@ int xc_fill_all(const struct xc_case *c, const struct xc_env *env)
 	return 0;
 }
 
-void xc_run(const struct xc_case *c, unsigned int t, const struct xc_env *env,
-	    struct xc_regs_buf *buf, struct xc_result *out)
+/*
+ * Run trial @t of @c from the state in @buf: from the wrapper's start, or (64-bit,
+ * @resume_at) from that address inside the wrapper, with @buf as the state there.
+ */
+static void run_trial(const struct xc_case *c, unsigned int t, const struct xc_env *env,
+		      struct xc_regs_buf *buf, const void *resume_at, struct xc_result *out)
 {
 	uint8_t *page = env->arena + (size_t)(t % XC_TRIALS) * XC_ARENA;
 	struct xc_regs *r = (struct xc_regs *)buf->words;
@@ -246,7 +250,9 @@ void xc_run(const struct xc_case *c, unsigned int t, const struct xc_env *env,
 	xc_cur = out;
 	if (!sigsetjmp(xc_jmp, 1)) {
 #ifdef __x86_64__
-		if (env->stop)
+		if (resume_at)
+			xc_resume(r, resume_at);
+		else if (env->stop)
 			xc_call_stopped(c->fn, r, getpid());
 		else
 #endif
@@ -260,6 +266,20 @@ void xc_run(const struct xc_case *c, unsigned int t, const struct xc_env *env,
 	memcpy(out->mem, page + XC_MEM_OFF - XC_DUMP, sizeof(out->mem));
 	memcpy(out->stack, page + XC_STACK_OFF - XC_DUMP, sizeof(out->stack));
 }
+
+void xc_run(const struct xc_case *c, unsigned int t, const struct xc_env *env,
+	    struct xc_regs_buf *buf, struct xc_result *out)
+{
+	run_trial(c, t, env, buf, NULL, out);
+}
+
+#ifdef __x86_64__
+void xc_run_from(const struct xc_case *c, unsigned int t, const struct xc_env *env,
+		 struct xc_regs_buf *buf, const void *ip, struct xc_result *out)
+{
+	run_trial(c, t, env, buf, ip, out);
+}
+#endif
 
 /* Map everything that can be mapped: no room is left for an XOL area. */
 unsigned long xc_fill_address_space(void)

@@ -46,6 +46,12 @@ int xc_prepare(const struct xc_case *c, unsigned int t, const struct xc_env *env
 int xc_fill_all(const struct xc_case *c, const struct xc_env *env);
 void xc_run(const struct xc_case *c, unsigned int t, const struct xc_env *env,
 	    struct xc_regs_buf *buf, struct xc_result *out);
+#ifdef __x86_64__
+/* The rest of trial @t from @ip inside the wrapper, @buf the state there. */
+void xc_run_from(const struct xc_case *c, unsigned int t, const struct xc_env *env,
+		 struct xc_regs_buf *buf, const void *ip, struct xc_result *out);
+void xc_resume(void *regs, const void *ip);
+#endif
 unsigned long xc_fill_address_space(void);
 
 #endif /* UPROBES_EXACT_RUN_H */

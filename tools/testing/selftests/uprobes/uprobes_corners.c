@@ -40,19 +40,6 @@ PROBED void *where_back(void)
 	return __builtin_return_address(0);
 }
 
-static long read_long(const char *path)
-{
-	char buf[64] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return buf[0] ? strtol(buf, NULL, 10) : -1;
-}
-
 /*
  * A perf event of the uprobe PMU on (@path, @off) that traces task @pid only, as
  * `perf record -p PID` makes: other processes that hit the breakpoint are declined.
@@ -61,7 +48,7 @@ static int pmu_probe_open(const char *path, long off, bool retprobe, pid_t pid)
 {
 	struct perf_event_attr attr = { .size = sizeof(attr) };
 	char fmt[64] = "";
-	long type = read_long(PMU "/type");
+	long type = read_long(PMU "/type", -1);
 	int fd, bit = 0;
 
 	fd = open(PMU "/format/retprobe", O_RDONLY | O_CLOEXEC);
@@ -253,7 +240,7 @@ asm(
  */
 TEST_F(corners, pushed_trampoline)
 {
-	long taint = read_long("/proc/sys/kernel/tainted");
+	long taint = read_long("/proc/sys/kernel/tainted", -1);
 	int status;
 	pid_t child;
 
@@ -280,7 +267,7 @@ TEST_F(corners, pushed_trampoline)
 	}
 	/* Both entries count (uprobe_profile counts entry hits of return probes too). */
 	EXPECT_EQ(2, probe_hits("back_ret"));
-	EXPECT_EQ(0, read_long("/proc/sys/kernel/tainted") & TAINT_WARN) {
+	EXPECT_EQ(0, read_long("/proc/sys/kernel/tainted", -1) & TAINT_WARN) {
 		TH_LOG("the kernel warned");
 	}
 }
@@ -357,18 +344,6 @@ static bool file_is_empty(const char *path)
 	n = read(fd, &c, 1);
 	close(fd);
 	return n == 0;
-}
-
-static int write_file(const char *path, const char *str)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, str, strlen(str));
-	close(fd);
-	return n == (ssize_t)strlen(str) ? 0 : -EIO;
 }
 
 #define LOCK_EVENT	TRACEFS "/events/mmap_lock/mmap_lock_start_locking"

@@ -15,6 +15,9 @@
  * emulation never does. Cases on a page that is not present must agree too, whether
  * the kernel faults the page in and emulates or falls back to stepping the
  * instruction: for them the XOL area is not checked.
+ *
+ * Each case is a variant of the fixture ("emulate.CASE.native_and_probed_agree"): its
+ * own result line, and a failing case leaves the others to run.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -225,37 +228,6 @@ struct emu_case {
 #define NEEDS_COUNT	0x4	/* a small loop count in %rcx */
 #define NEEDS_FRESH	0x8	/* %rbx in a page that is not present */
 
-#define CASE(n, needs) { #n, emu_##n, emu_##n##_after, needs, false, false }
-#define CONTROL(n) { #n, emu_##n, emu_##n##_after, 0, true, false }
-#define FALLBACK(n) { #n, emu_##n, emu_##n##_after, NEEDS_FRESH, false, true }
-
-static const struct emu_case cases[] = {
-	CASE(mov_rr64, 0), CASE(mov_rr32, 0), CASE(mov_rr16, 0), CASE(mov_rr8, 0),
-	CONTROL(mov_rr8_high), CASE(mov_imm32, 0), CASE(mov_imm64, 0), CASE(mov_imm8, 0),
-	CASE(mov_imm_sx, 0), CASE(mov_load, 0), CASE(mov_load_sib, 0), CASE(mov_load32, 0),
-	CASE(mov_load8, 0), CASE(mov_store, 0), CASE(mov_store16, 0), CASE(mov_store8, 0),
-	CASE(mov_store_stack, 0), CASE(mov_load_stack, 0), CASE(mov_imm_mem64, 0),
-	CASE(mov_imm_mem32, 0), CASE(mov_imm_mem8, 0), CASE(riprel_load, 0),
-	CASE(riprel_store, 0), CASE(fs_load, 0), CASE(fs_self, 0),
-	CASE(movzbl, 0), CASE(movzwl, 0), CASE(movsbl, 0), CASE(movswq, 0), CASE(movslq, 0),
-	CASE(movsbq_mem, 0),
-	CASE(lea, 0), CASE(lea_sib32, 0), CASE(lea_index, 0), CASE(lea_rip, 0),
-	CASE(lea_noindex, 0),
-	CASE(sub_rsp, 0), CASE(add_rsp, 0), CASE(and_rsp, 0), CASE(xor32, 0), CASE(xor_r8, 0),
-	CASE(test64, 0), CASE(test8, 0), CASE(test_mem_imm, 0), CASE(test_al_imm, 0),
-	CASE(test_eax_imm, 0), CASE(cmp_rr, 0), CASE(cmp_imm8, 0), CASE(cmp_imm32, 0),
-	CASE(cmpb_mem, 0), CASE(cmp_r8, 0), CASE(cmp_load, 0), CASE(cmpq_rip, 0),
-	CASE(cmp_ax_imm, 0), CASE(add_rr, 0), CASE(add_imm, 0), CASE(add_mem, 0),
-	CASE(add_al, 0), CASE(sub16, 0), CASE(or8, 0), CASE(or_mem, 0), CASE(and_rr, 0),
-	CASE(xor_load, 0),
-	CASE(push_rbp, 0), CASE(push_r12, 0), CASE(push_imm8, 0), CASE(push_imm32, 0),
-	CASE(pushf, 0), CASE(pop_rax, 0), CASE(pop_r14, 0), CASE(leave, NEEDS_FRAME),
-	CASE(ret, NEEDS_RET), CASE(ret_imm, NEEDS_RET), CASE(rep_ret, NEEDS_RET),
-	CASE(jz, 0), CASE(jg32, 0), CASE(jmp, 0), CASE(loop, NEEDS_COUNT), CASE(call, 0),
-	FALLBACK(fresh_load), FALLBACK(fresh_store),
-	CONTROL(adc), CONTROL(imul), CONTROL(lock_add), CONTROL(shl), CONTROL(vzeroupper),
-};
-
 /* One state for both runs, so that pointers into it are the same in both. */
 static struct emu_state state;
 static uint8_t *fresh_page;		/* private anonymous, emptied before each trial */
@@ -395,6 +367,104 @@ FIXTURE(emulate) {
 	const char *exe;
 };
 
+#ifdef __x86_64__
+FIXTURE_VARIANT(emulate) {
+	struct emu_case c;
+};
+
+#define CASE(n, needs) { #n, emu_##n, emu_##n##_after, needs, false, false }
+#define CONTROL(n) { #n, emu_##n, emu_##n##_after, 0, true, false }
+#define FALLBACK(n) { #n, emu_##n, emu_##n##_after, NEEDS_FRESH, false, true }
+
+/* Each case is a variant of the fixture: a test line of its own. */
+FIXTURE_VARIANT_ADD(emulate, mov_rr64) { .c = CASE(mov_rr64, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_rr32) { .c = CASE(mov_rr32, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_rr16) { .c = CASE(mov_rr16, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_rr8) { .c = CASE(mov_rr8, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_rr8_high) { .c = CONTROL(mov_rr8_high) };
+FIXTURE_VARIANT_ADD(emulate, mov_imm32) { .c = CASE(mov_imm32, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_imm64) { .c = CASE(mov_imm64, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_imm8) { .c = CASE(mov_imm8, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_imm_sx) { .c = CASE(mov_imm_sx, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_load) { .c = CASE(mov_load, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_load_sib) { .c = CASE(mov_load_sib, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_load32) { .c = CASE(mov_load32, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_load8) { .c = CASE(mov_load8, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_store) { .c = CASE(mov_store, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_store16) { .c = CASE(mov_store16, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_store8) { .c = CASE(mov_store8, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_store_stack) { .c = CASE(mov_store_stack, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_load_stack) { .c = CASE(mov_load_stack, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_imm_mem64) { .c = CASE(mov_imm_mem64, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_imm_mem32) { .c = CASE(mov_imm_mem32, 0) };
+FIXTURE_VARIANT_ADD(emulate, mov_imm_mem8) { .c = CASE(mov_imm_mem8, 0) };
+FIXTURE_VARIANT_ADD(emulate, riprel_load) { .c = CASE(riprel_load, 0) };
+FIXTURE_VARIANT_ADD(emulate, riprel_store) { .c = CASE(riprel_store, 0) };
+FIXTURE_VARIANT_ADD(emulate, fs_load) { .c = CASE(fs_load, 0) };
+FIXTURE_VARIANT_ADD(emulate, fs_self) { .c = CASE(fs_self, 0) };
+FIXTURE_VARIANT_ADD(emulate, movzbl) { .c = CASE(movzbl, 0) };
+FIXTURE_VARIANT_ADD(emulate, movzwl) { .c = CASE(movzwl, 0) };
+FIXTURE_VARIANT_ADD(emulate, movsbl) { .c = CASE(movsbl, 0) };
+FIXTURE_VARIANT_ADD(emulate, movswq) { .c = CASE(movswq, 0) };
+FIXTURE_VARIANT_ADD(emulate, movslq) { .c = CASE(movslq, 0) };
+FIXTURE_VARIANT_ADD(emulate, movsbq_mem) { .c = CASE(movsbq_mem, 0) };
+FIXTURE_VARIANT_ADD(emulate, lea) { .c = CASE(lea, 0) };
+FIXTURE_VARIANT_ADD(emulate, lea_sib32) { .c = CASE(lea_sib32, 0) };
+FIXTURE_VARIANT_ADD(emulate, lea_index) { .c = CASE(lea_index, 0) };
+FIXTURE_VARIANT_ADD(emulate, lea_rip) { .c = CASE(lea_rip, 0) };
+FIXTURE_VARIANT_ADD(emulate, lea_noindex) { .c = CASE(lea_noindex, 0) };
+FIXTURE_VARIANT_ADD(emulate, sub_rsp) { .c = CASE(sub_rsp, 0) };
+FIXTURE_VARIANT_ADD(emulate, add_rsp) { .c = CASE(add_rsp, 0) };
+FIXTURE_VARIANT_ADD(emulate, and_rsp) { .c = CASE(and_rsp, 0) };
+FIXTURE_VARIANT_ADD(emulate, xor32) { .c = CASE(xor32, 0) };
+FIXTURE_VARIANT_ADD(emulate, xor_r8) { .c = CASE(xor_r8, 0) };
+FIXTURE_VARIANT_ADD(emulate, test64) { .c = CASE(test64, 0) };
+FIXTURE_VARIANT_ADD(emulate, test8) { .c = CASE(test8, 0) };
+FIXTURE_VARIANT_ADD(emulate, test_mem_imm) { .c = CASE(test_mem_imm, 0) };
+FIXTURE_VARIANT_ADD(emulate, test_al_imm) { .c = CASE(test_al_imm, 0) };
+FIXTURE_VARIANT_ADD(emulate, test_eax_imm) { .c = CASE(test_eax_imm, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmp_rr) { .c = CASE(cmp_rr, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmp_imm8) { .c = CASE(cmp_imm8, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmp_imm32) { .c = CASE(cmp_imm32, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmpb_mem) { .c = CASE(cmpb_mem, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmp_r8) { .c = CASE(cmp_r8, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmp_load) { .c = CASE(cmp_load, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmpq_rip) { .c = CASE(cmpq_rip, 0) };
+FIXTURE_VARIANT_ADD(emulate, cmp_ax_imm) { .c = CASE(cmp_ax_imm, 0) };
+FIXTURE_VARIANT_ADD(emulate, add_rr) { .c = CASE(add_rr, 0) };
+FIXTURE_VARIANT_ADD(emulate, add_imm) { .c = CASE(add_imm, 0) };
+FIXTURE_VARIANT_ADD(emulate, add_mem) { .c = CASE(add_mem, 0) };
+FIXTURE_VARIANT_ADD(emulate, add_al) { .c = CASE(add_al, 0) };
+FIXTURE_VARIANT_ADD(emulate, sub16) { .c = CASE(sub16, 0) };
+FIXTURE_VARIANT_ADD(emulate, or8) { .c = CASE(or8, 0) };
+FIXTURE_VARIANT_ADD(emulate, or_mem) { .c = CASE(or_mem, 0) };
+FIXTURE_VARIANT_ADD(emulate, and_rr) { .c = CASE(and_rr, 0) };
+FIXTURE_VARIANT_ADD(emulate, xor_load) { .c = CASE(xor_load, 0) };
+FIXTURE_VARIANT_ADD(emulate, push_rbp) { .c = CASE(push_rbp, 0) };
+FIXTURE_VARIANT_ADD(emulate, push_r12) { .c = CASE(push_r12, 0) };
+FIXTURE_VARIANT_ADD(emulate, push_imm8) { .c = CASE(push_imm8, 0) };
+FIXTURE_VARIANT_ADD(emulate, push_imm32) { .c = CASE(push_imm32, 0) };
+FIXTURE_VARIANT_ADD(emulate, pushf) { .c = CASE(pushf, 0) };
+FIXTURE_VARIANT_ADD(emulate, pop_rax) { .c = CASE(pop_rax, 0) };
+FIXTURE_VARIANT_ADD(emulate, pop_r14) { .c = CASE(pop_r14, 0) };
+FIXTURE_VARIANT_ADD(emulate, leave) { .c = CASE(leave, NEEDS_FRAME) };
+FIXTURE_VARIANT_ADD(emulate, ret) { .c = CASE(ret, NEEDS_RET) };
+FIXTURE_VARIANT_ADD(emulate, ret_imm) { .c = CASE(ret_imm, NEEDS_RET) };
+FIXTURE_VARIANT_ADD(emulate, rep_ret) { .c = CASE(rep_ret, NEEDS_RET) };
+FIXTURE_VARIANT_ADD(emulate, jz) { .c = CASE(jz, 0) };
+FIXTURE_VARIANT_ADD(emulate, jg32) { .c = CASE(jg32, 0) };
+FIXTURE_VARIANT_ADD(emulate, jmp) { .c = CASE(jmp, 0) };
+FIXTURE_VARIANT_ADD(emulate, loop) { .c = CASE(loop, NEEDS_COUNT) };
+FIXTURE_VARIANT_ADD(emulate, call) { .c = CASE(call, 0) };
+FIXTURE_VARIANT_ADD(emulate, fresh_load) { .c = FALLBACK(fresh_load) };
+FIXTURE_VARIANT_ADD(emulate, fresh_store) { .c = FALLBACK(fresh_store) };
+FIXTURE_VARIANT_ADD(emulate, adc) { .c = CONTROL(adc) };
+FIXTURE_VARIANT_ADD(emulate, imul) { .c = CONTROL(imul) };
+FIXTURE_VARIANT_ADD(emulate, lock_add) { .c = CONTROL(lock_add) };
+FIXTURE_VARIANT_ADD(emulate, shl) { .c = CONTROL(shl) };
+FIXTURE_VARIANT_ADD(emulate, vzeroupper) { .c = CONTROL(vzeroupper) };
+#endif /* __x86_64__ */
+
 FIXTURE_SETUP(emulate)
 {
 #ifndef __x86_64__
@@ -411,15 +481,16 @@ FIXTURE_TEARDOWN_PARENT(emulate)
 }
 
 /*
- * Each case unprobed, then probed: identical registers, flags and memory, and one
- * hit per run (so the probe really sat on the instruction).
+ * The case unprobed, then probed: identical registers, flags and memory, and one hit
+ * per run (so the probe really sat on the instruction).
  */
-TEST_F_TIMEOUT(emulate, native_and_probed_agree, 300)
+TEST_F_TIMEOUT(emulate, native_and_probed_agree, 60)
 {
 #ifdef __x86_64__
 	static struct emu_state native[NR_TRIALS];
+	const struct emu_case *c = &variant->c;
 	struct emu_state *probed;
-	unsigned int i, t;
+	unsigned int t;
 	int diffs = 0;
 	bool has_xol;
 	char sym[64];
@@ -432,39 +503,34 @@ TEST_F_TIMEOUT(emulate, native_and_probed_agree, 300)
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, fresh_page);
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		const struct emu_case *c = &cases[i];
-
-		run_trials(c, native);
-		/* The CPU is deterministic: a second native run is the same. */
-		run_trials(c, probed);
-		for (t = 0; t < NR_TRIALS; t++)
-			ASSERT_EQ(0, compare(_metadata, c->name, t, &native[t], &probed[t]));
-
-		snprintf(sym, sizeof(sym), "emu_%s_insn", c->name);
-		off = elf_sym_offset(self->exe, sym);
-		ASSERT_LT(0, off);
-		ASSERT_EQ(0, probe_add("p:%s/emu_%s %s:0x%lx", PROBE_GROUP, c->name,
-				       self->exe, off));
-		snprintf(sym, sizeof(sym), "emu_%s", c->name);
-		ASSERT_EQ(0, probe_enable(sym, true)) {
-			TH_LOG("%s: the kernel refuses the probe", c->name);
-		}
-		ASSERT_EQ(0, run_probed(c, probed, &has_xol));
-		ASSERT_EQ(0, probe_enable(sym, false));
-		if (!c->either)
-			EXPECT_EQ(c->stepped, has_xol) {
-				TH_LOG("%s: %s", c->name, c->stepped ?
-				       "expected a single-step" : "stepped, not emulated");
-			}
-		EXPECT_EQ(NR_TRIALS, probe_hits(sym)) {
-			TH_LOG("%s: the probe did not count each run", c->name);
-		}
-		ASSERT_EQ(0, probe_del(sym));
-		for (t = 0; t < NR_TRIALS; t++)
-			diffs += compare(_metadata, c->name, t, &native[t], &probed[t]);
+	run_trials(c, native);
+	/* The CPU is deterministic: a second native run is the same. */
+	run_trials(c, probed);
+	for (t = 0; t < NR_TRIALS; t++) {
+		ASSERT_EQ(0, compare(_metadata, c->name, t, &native[t], &probed[t]));
 	}
-	TH_LOG("%zu instructions, %u trials each", ARRAY_SIZE(cases), NR_TRIALS);
+
+	snprintf(sym, sizeof(sym), "emu_%s_insn", c->name);
+	off = elf_sym_offset(self->exe, sym);
+	ASSERT_LT(0, off);
+	ASSERT_EQ(0, probe_add("p:%s/emu_%s %s:0x%lx", PROBE_GROUP, c->name, self->exe, off));
+	snprintf(sym, sizeof(sym), "emu_%s", c->name);
+	ASSERT_EQ(0, probe_enable(sym, true)) {
+		TH_LOG("%s: the kernel refuses the probe", c->name);
+	}
+	ASSERT_EQ(0, run_probed(c, probed, &has_xol));
+	ASSERT_EQ(0, probe_enable(sym, false));
+	if (!c->either)
+		EXPECT_EQ(c->stepped, has_xol) {
+			TH_LOG("%s: %s", c->name, c->stepped ?
+			       "expected a single-step" : "stepped, not emulated");
+		}
+	EXPECT_EQ(NR_TRIALS, probe_hits(sym)) {
+		TH_LOG("%s: the probe did not count each run", c->name);
+	}
+	ASSERT_EQ(0, probe_del(sym));
+	for (t = 0; t < NR_TRIALS; t++)
+		diffs += compare(_metadata, c->name, t, &native[t], &probed[t]);
 	munmap(probed, sizeof(*probed) * NR_TRIALS);
 	munmap(fresh_page, getpagesize());
 	EXPECT_EQ(0, diffs);

@@ -2,10 +2,11 @@
 /*
  * Fuzzing of every way user space reaches the uprobes front end: generated and mutated
  * probe lines written to uprobe_events and dynamic_events, and perf_event_open() of the
- * uprobe PMU with random attributes. UPROBES_FUZZ_LINES lines are written (default
- * DEFAULT_LINES; `make stress` asks for 100,000 and more), a tenth as many PMU opens
- * are tried, from the seed UPROBES_FUZZ_SEED (default DEFAULT_SEED, so that runs
- * repeat), printed first.
+ * uprobe PMU with random attributes. How much comes from UPROBES_STRESS_SECONDS, the
+ * duration that uprobes_stress reads too (default STRESS_DEFAULT_SECONDS, 4; `make
+ * stress` sets more): FUZZ_LINES_PER_SECOND (1000) lines per second of it are written,
+ * a tenth as many PMU opens are tried, from the seed UPROBES_FUZZ_SEED (default
+ * DEFAULT_SEED, so that runs repeat), printed first with what replays the run.
  *
  * The lines follow the grammar of uprobe_events (valid prefixes, names, paths, offsets,
  * reference counters and fetch arguments of every kind) with bad values in every
@@ -39,7 +40,6 @@
 #include "kselftest_harness.h"
 #include "uprobes_helpers.h"
 
-#define DEFAULT_LINES	4000
 #define DEFAULT_SEED	20261122
 #define FUZZ_GROUP	"uprobes_fuzz"
 #define TMP_DIR		"/tmp/uprobes_fuzz"
@@ -409,49 +409,24 @@ struct fuzz_figures {
 	long foreign;		/* events on non-scratch paths: removed, never enabled */
 };
 
-/* Lines of dynamic_events as they are now, to tell what the fuzzing added. */
+/* Lines of dynamic_events as they are now, to tell what the fuzzing added (free() it). */
 static char *listing(void)
 {
-	static char buf[1 << 20];
-	ssize_t n, got = 0;
-	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return NULL;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
-	return buf;
+	return read_all(TRACEFS "/dynamic_events", NULL);
 }
 
-static int write_path(const char *path, const char *str)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, str, strlen(str)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Whether dynamic_events still lists an event GROUP/EVENT (a second buffer). */
+/* Whether dynamic_events still lists an event GROUP/EVENT. */
 static bool still_listed(const char *group, const char *event)
 {
-	char want[300], buf[1 << 16];
-	ssize_t n, got = 0;
-	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
+	char want[300], *buf = listing();
+	bool listed;
 
-	if (fd < 0)
+	if (!buf)
 		return true;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
 	snprintf(want, sizeof(want), ":%s/%s ", group, event);
-	return strstr(buf, want);
+	listed = strstr(buf, want);
+	free(buf);
+	return listed;
 }
 
 /* Would stock refuse to enable a probe on @where at @off with counter @refctr? */
@@ -485,26 +460,24 @@ static void split_location(char *where, unsigned long long *off, unsigned long l
  */
 static bool event_refused_as_stock(const char *group, const char *event)
 {
-	char buf[1 << 16], *line, *save, kind, g[128], e[128], where[PATH_MAX + 64];
+	char *buf = listing(), *line, *save, kind, g[128], e[128], where[PATH_MAX + 64];
 	unsigned long long off, refctr;
-	ssize_t n, got = 0;
-	int fd = open(TRACEFS "/dynamic_events", O_RDONLY | O_CLOEXEC);
+	bool refused = false;
 
-	if (fd < 0)
+	if (!buf)
 		return false;
-	while ((n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, g, e, where) < 4 ||
 		    strcmp(g, group) || strcmp(e, event))
 			continue;
 		split_location(where, &off, &refctr);
-		if (refused_as_stock(where, off, refctr))
-			return true;
+		if (refused_as_stock(where, off, refctr)) {
+			refused = true;
+			break;
+		}
 	}
-	return false;
+	free(buf);
+	return refused;
 }
 
 /*
@@ -538,10 +511,10 @@ static void sweep(struct fuzz_figures *fig)
 			} else if (pass == 0 && (kind == 'p' || kind == 'r')) {
 				snprintf(path, sizeof(path), TRACEFS "/events/%s/%s/enable", group,
 					 event);
-				ret = write_path(path, "1");
+				ret = write_file(path, "1");
 				if (!ret) {
 					fig->enabled++;
-					write_path(path, "0");
+					write_file(path, "0");
 				} else if (ret == -ENOENT && !still_listed(group, event)) {
 					/* Removed with a sibling of the same name before. */
 					continue;
@@ -557,29 +530,33 @@ static void sweep(struct fuzz_figures *fig)
 			if (!write_line(TRACEFS "/dynamic_events", cmd))
 				fig->removed++;
 		}
+		free(buf);
 		if (!left)
 			return;
 	}
 	buf = listing();
+	if (!buf)
+		return;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (sscanf(line, "%c:%127[^/]/", &kind, group) == 2) {
 			fig->remove_failed++;
 			printf("# could not remove: %s\n", line);
 		}
 	}
+	free(buf);
 }
+
+/*
+ * Each fuzzing test's time limit: 1800 s at the default duration and 50 s more per
+ * second of UPROBES_STRESS_SECONDS (20 of its lines a second, the budget the guest's
+ * runner gives the program). The harness sets it when it registers the test, before
+ * main(), with the environment already there.
+ */
+#define FUZZ_TIMEOUT	(1600 + 50 * stress_seconds())
 
 static long tainted(void)
 {
-	char buf[32] = "";
-	int fd = open("/proc/sys/kernel/tainted", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return atol(buf);
+	return read_long("/proc/sys/kernel/tainted", -1);
 }
 
 FIXTURE(fuzz) {
@@ -598,10 +575,9 @@ FIXTURE_SETUP(fuzz)
 	UPROBES_FIXTURE_START();
 	self->seed = env ? strtoull(env, NULL, 0) : DEFAULT_SEED;
 	rng = self->seed;
-	env = getenv("UPROBES_FUZZ_LINES");
-	self->lines = env && atol(env) > 0 ? atol(env) : DEFAULT_LINES;
-	printf("# fuzz seed %llu (UPROBES_FUZZ_SEED=%llu replays it), %ld lines\n", self->seed,
-	       self->seed, self->lines);
+	self->lines = (long)FUZZ_LINES_PER_SECOND * stress_seconds();
+	printf("# fuzz seed %llu (UPROBES_FUZZ_SEED=%llu UPROBES_STRESS_SECONDS=%d replays it), %ld lines\n",
+	       self->seed, self->seed, stress_seconds(), self->lines);
 	fflush(stdout);
 
 	ASSERT_NE(NULL, self_path());
@@ -642,7 +618,7 @@ FIXTURE_TEARDOWN_PARENT(fuzz)
  * SWEEP_EVERY lines and at the end, sweep() checks that what they made can be enabled
  * and removed. Afterwards a real probe still works.
  */
-TEST_F_TIMEOUT(fuzz, probe_lines, 1800)
+TEST_F_TIMEOUT(fuzz, probe_lines, FUZZ_TIMEOUT)
 {
 	static char line[2 * PATH_MAX + 8192];
 	struct fuzz_figures fig = {};
@@ -721,15 +697,7 @@ static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, unsigned 
 
 static int uprobe_pmu_type(void)
 {
-	char buf[32] = "";
-	int fd = open("/sys/bus/event_source/devices/uprobe/type", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return buf[0] ? atoi(buf) : -1;
+	return read_long("/sys/bus/event_source/devices/uprobe/type", -1);
 }
 
 /*
@@ -738,7 +706,7 @@ static int uprobe_pmu_type(void)
  * inside, at and past the end of the file, huge; return probes and reference counters;
  * random sample and flag bits. An event that opens is enabled, disabled and closed.
  */
-TEST_F_TIMEOUT(fuzz, perf_uprobe_pmu, 1800)
+TEST_F_TIMEOUT(fuzz, perf_uprobe_pmu, FUZZ_TIMEOUT)
 {
 	static char long_path[PATH_MAX + 16];
 	long tries = self->lines / 10 + 100, i, opened = 0, refused = 0;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uprobes_helpers.h"
@@ -100,6 +101,26 @@ err_close:
 err_free:
 	free(buf);
 	return NULL;
+}
+
+/* The number at the start of a (proc, sys or tracefs) file; @dflt if none can be read. */
+long read_long(const char *path, long dflt)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return dflt;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return buf[0] ? strtol(buf, NULL, 10) : dflt;
+}
+
+/* @str written to the (proc, sys, cgroup or tracefs) file @path at once: 0, or -errno. */
+int write_file(const char *path, const char *str)
+{
+	return write_str(path, str, 0);
 }
 
 /**
@@ -866,4 +887,31 @@ bool kernel_has_symbol(const char *name)
 		found = sscanf(line, "%*s %*s %127s", sym) == 1 && !strcmp(sym, name);
 	fclose(f);
 	return found;
+}
+
+/* Seconds on the monotonic clock. */
+double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What tgt_loop(@n) returns, computed here, away from any probe. */
+long loop_sum(long n)
+{
+	long sum = 0, i;
+
+	for (i = 0; i < n; i++)
+		sum += (i * i) ^ (sum >> 3);
+	return sum;
+}
+
+int stress_seconds(void)
+{
+	const char *env = getenv("UPROBES_STRESS_SECONDS");
+	int s = env ? atoi(env) : 0;
+
+	return s > 0 ? s : STRESS_DEFAULT_SECONDS;
 }

@@ -94,6 +94,8 @@ int proc_exec_map(pid_t pid, const char *path, struct exec_map *map);
 long proc_text_diff(pid_t pid, const char *path, unsigned long *first);
 
 char *read_all(const char *path, size_t *lenp);
+long read_long(const char *path, long dflt);
+int write_file(const char *path, const char *str);
 int copy_file(const char *from, const char *to, mode_t mode);
 int mem_byte(const void *addr);
 pid_t spawn_self(char *const argv[]);
@@ -103,5 +105,17 @@ unsigned long map_named(const char *name, unsigned long *end);
 int count_maps(const char *name);
 int count_children(pid_t ppid);
 bool kernel_has_symbol(const char *name);
+double now(void);
+long loop_sum(long n);
+
+/*
+ * How long uprobes_stress and uprobes_fuzz run: UPROBES_STRESS_SECONDS, the one
+ * variable of both (`make stress` sets it from STRESS_SECONDS), else
+ * STRESS_DEFAULT_SECONDS. Each stress test runs its workers that long; the fuzzing
+ * writes FUZZ_LINES_PER_SECOND probe lines per second of it.
+ */
+#define STRESS_DEFAULT_SECONDS	4
+#define FUZZ_LINES_PER_SECOND	1000
+int stress_seconds(void);
 
 #endif /* UPROBES_HELPERS_H */

@@ -47,59 +47,6 @@ FIXTURE_TEARDOWN_PARENT(mem)
 }
 
 /*
- * Compare every executable mapping of @exe in this process with the file bytes at the
- * same offset. Returns how many bytes differ (-1 on error); *first gets the first.
- */
-static long text_diff(const char *exe, unsigned long *first)
-{
-	unsigned long start, end, off;
-	char line[512], perms[8], path[256];
-	long diff = 0, i;
-	ssize_t n;
-	char *buf;
-	FILE *maps;
-	int fd;
-
-	maps = fopen("/proc/self/maps", "r");
-	fd = open(exe, O_RDONLY);
-	if (!maps || fd < 0)
-		return -1;
-	*first = 0;
-	while (fgets(line, sizeof(line), maps)) {
-		if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %255s", &start, &end, perms, &off,
-			   path) != 5 || strcmp(path, exe) || perms[2] != 'x')
-			continue;
-		buf = malloc(end - start);
-		n = buf ? pread(fd, buf, end - start, off) : -1;
-		if (n <= 0) {
-			diff = -1;
-			free(buf);
-			break;
-		}
-		/* The mapping is readable: its bytes are what the program executes. */
-		for (i = 0; i < n; i++) {
-			if (((char *)start)[i] == buf[i])
-				continue;
-			if (!diff++)
-				*first = start + i;
-		}
-		free(buf);
-	}
-	fclose(maps);
-	close(fd);
-	return diff;
-}
-
-static long loop_sum(long n)
-{
-	long sum = 0, i;
-
-	for (i = 0; i < n; i++)
-		sum += (i * i) ^ (sum >> 3);
-	return sum;
-}
-
-/*
  * Probes on every instruction of tgt_leaf and tgt_loop and a return probe: while they
  * are in, the file on disk keeps its bytes; once they are removed, the text of this
  * process and of a child forked while they were in equals the file again, and the
@@ -119,7 +66,7 @@ TEST_F(mem, text_restored_after_removal)
 	ASSERT_NE(NULL, loop);
 	sum = file_checksum(self->exe);
 	ASSERT_NE(0, sum);
-	ASSERT_EQ(0, text_diff(self->exe, &first));
+	ASSERT_EQ(0, proc_text_diff(0, self->exe, &first));
 
 	for (i = 0; i < leaf->count; i++) {
 		snprintf(name, sizeof(name), "leaf%d", i);
@@ -145,7 +92,7 @@ TEST_F(mem, text_restored_after_removal)
 
 	/* Installed: what read(2) returns from the file is untouched. */
 	EXPECT_EQ(sum, file_checksum(self->exe));
-	diff = text_diff(self->exe, &first);
+	diff = proc_text_diff(0, self->exe, &first);
 	TH_LOG("%d probes in: %ld bytes of text differ from the file", nr + 1, diff);
 
 	ASSERT_EQ(0, pipe(to_child));
@@ -155,7 +102,7 @@ TEST_F(mem, text_restored_after_removal)
 		close(to_child[1]);
 		if (read(to_child[0], &c, 1) != 1)
 			_exit(2);
-		if (text_diff(self->exe, &first))
+		if (proc_text_diff(0, self->exe, &first))
 			_exit(3);
 		_exit(tgt_leaf(5) == 38 && tgt_loop(9) == loop_sum(9) ? 0 : 4);
 	}
@@ -166,7 +113,7 @@ TEST_F(mem, text_restored_after_removal)
 	ASSERT_EQ(1, write(to_child[1], &c, 1));
 	EXPECT_EQ(0, wait_exit(pid));
 
-	EXPECT_EQ(0, text_diff(self->exe, &first)) {
+	EXPECT_EQ(0, proc_text_diff(0, self->exe, &first)) {
 		TH_LOG("text differs from the file at %#lx", first);
 	}
 	EXPECT_EQ(sum, file_checksum(self->exe));
@@ -245,8 +192,9 @@ TEST_F_TIMEOUT(mem, no_leak_register_cycles, 600)
 	int nb, na, i, j;
 	long n;
 
-	for (n = 0; n < NR_WARMUP; n++)
+	for (n = 0; n < NR_WARMUP; n++) {
 		ASSERT_EQ(0, cycle(self, n));
+	}
 	ASSERT_EQ(0, sample(&s0));
 	nb = slabinfo_read(before, ARRAY_SIZE(before));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -275,12 +223,15 @@ TEST_F_TIMEOUT(mem, no_leak_register_cycles, 600)
 	EXPECT_GE(SLAB_TOLERANCE_KB, s1.unreclaim_kb - s0.unreclaim_kb);
 	EXPECT_GE(SLAB_TOLERANCE_KB, s1.slab_kb - s0.slab_kb);
 	EXPECT_GE(FREE_TOLERANCE_KB, s0.free_kb - s1.free_kb);
-	for (i = 0; i < na; i++)
-		for (j = 0; j < nb; j++)
-			if (!strcmp(after[i].name, before[j].name))
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb; j++) {
+			if (!strcmp(after[i].name, before[j].name)) {
 				EXPECT_GT(NR_CYCLES / 2, after[i].active - before[j].active) {
 					TH_LOG("slab cache %s grew", after[i].name);
 				}
+			}
+		}
+	}
 }
 
 TEST_HARNESS_MAIN

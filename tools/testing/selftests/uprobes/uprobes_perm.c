@@ -42,6 +42,8 @@
 #define NOREAD		"/tmp/uprobes_perm_noread"	/* mode 0000 */
 #define OPEN		"/tmp/uprobes_perm_open"	/* mode 0755 */
 #define PARANOID	"/proc/sys/kernel/perf_event_paranoid"
+/* What read_long() gives for a file it cannot read: perf_event_paranoid may be -1. */
+#define NO_NUMBER	(-1000)
 
 static int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu)
 {
@@ -119,19 +121,6 @@ static int write_str(const char *path, const char *str)
 	return ret;
 }
 
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1000;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return buf[0] ? atol(buf) : -1000;
-}
-
 static int set_paranoid(int level)
 {
 	char buf[16];
@@ -155,9 +144,9 @@ FIXTURE_SETUP(perm)
 	ASSERT_NE(NULL, self_path());
 	self->leaf_off = elf_sym_offset(self_path(), "tgt_leaf");
 	ASSERT_LT(0, self->leaf_off);
-	self->paranoid = read_long(PARANOID);
-	ASSERT_NE(-1000, self->paranoid);
-	self->pmu_type = read_long("/sys/bus/event_source/devices/uprobe/type");
+	self->paranoid = read_long(PARANOID, NO_NUMBER);
+	ASSERT_NE(NO_NUMBER, self->paranoid);
+	self->pmu_type = read_long("/sys/bus/event_source/devices/uprobe/type", NO_NUMBER);
 
 	/*
 	 * Copies of the test binary: one anybody may read, one nobody may read, one in a
@@ -172,13 +161,13 @@ FIXTURE_SETUP(perm)
 
 	ASSERT_EQ(0, probe_add("p:%s/perm %s:0x%lx", PROBE_GROUP, OPEN, self->leaf_off));
 	snprintf(path, sizeof(path), TRACEFS "/events/%s/perm/id", PROBE_GROUP);
-	self->event_id = read_long(path);
+	self->event_id = read_long(path, NO_NUMBER);
 	ASSERT_LE(0, self->event_id);
 }
 
 FIXTURE_TEARDOWN_PARENT(perm)
 {
-	if (self->paranoid != -1000)
+	if (self->paranoid != NO_NUMBER)
 		set_paranoid(self->paranoid);
 	EXPECT_EQ(0, probe_remove_all());
 	unlink(OPEN);
@@ -225,7 +214,7 @@ TEST_F(perm, tracefs_closed_to_nobody)
 	}
 	/* Still there, still disabled, still removable by root. */
 	EXPECT_EQ(0, probe_hits("perm"));
-	EXPECT_EQ(0, read_long(TRACEFS "/events/" PROBE_GROUP "/perm/enable"));
+	EXPECT_EQ(0, read_long(TRACEFS "/events/" PROBE_GROUP "/perm/enable", NO_NUMBER));
 	EXPECT_EQ(0, probe_del("perm"));
 }
 
@@ -350,7 +339,7 @@ TEST_F(perm, uprobe_event_by_paranoid)
 	ASSERT_EQ(0, probe_del("perm"));
 	ASSERT_EQ(0, probe_add("p:%s/perm %s:0x%lx", PROBE_GROUP, self_path(), self->leaf_off));
 	snprintf(path, sizeof(path), TRACEFS "/events/%s/perm/id", PROBE_GROUP);
-	arg.id = read_long(path);
+	arg.id = read_long(path, NO_NUMBER);
 	ASSERT_LE(0, arg.id);
 	for (level = -1; level <= 2; level++) {
 		ASSERT_EQ(0, set_paranoid(level));

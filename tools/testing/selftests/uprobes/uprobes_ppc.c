@@ -267,8 +267,9 @@ TEST_F(ppc, suffix_behind_probed_prefix)
 
 	ASSERT_EQ(0, probe_at(self->exe, "pld", "ppc_pcrel", 0));
 	EXPECT_NE(0, probe_at(self->exe, "suffix", "ppc_pcrel", 4));
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		EXPECT_EQ(0x11234, ppc_pcrel(&where));
+	}
 	ASSERT_EQ(0, probe_enable("pld", false));
 	EXPECT_EQ(3, probe_hits("pld"));
 	ASSERT_EQ(0, probe_del("pld"));
@@ -421,19 +422,57 @@ static int fault_of(int n, bool store, struct fault_seen *seen)
  * Probed pld and pstd whose access is bad must get the native signal: SIGSEGV with
  * SEGV_ACCERR on a PROT_NONE page and SEGV_MAPERR where nothing is mapped, SIGBUS
  * with BUS_ADRERR past the end of a mapped file; si_addr the accessed word each time.
- * Each case runs unprobed first, and the probed run must see the same.
+ * Each case, a page and an access, is a variant: it runs unprobed first, and the
+ * probed run must see the same.
  */
-TEST_F(ppc, pcrel_access_fault_signals)
+FIXTURE(ppc_fault) {
+	const char *exe;
+};
+
+FIXTURE_VARIANT(ppc_fault) {
+	int page, signo, code;
+	bool store;
+};
+
+FIXTURE_VARIANT_ADD(ppc_fault, prot_none_pld) {
+	.page = 3, .signo = SIGSEGV, .code = SEGV_ACCERR,
+};
+FIXTURE_VARIANT_ADD(ppc_fault, prot_none_pstd) {
+	.page = 3, .signo = SIGSEGV, .code = SEGV_ACCERR, .store = true,
+};
+FIXTURE_VARIANT_ADD(ppc_fault, unmapped_pld) {
+	.page = 4, .signo = SIGSEGV, .code = SEGV_MAPERR,
+};
+FIXTURE_VARIANT_ADD(ppc_fault, unmapped_pstd) {
+	.page = 4, .signo = SIGSEGV, .code = SEGV_MAPERR, .store = true,
+};
+FIXTURE_VARIANT_ADD(ppc_fault, past_eof_pld) {
+	.page = 5, .signo = SIGBUS, .code = BUS_ADRERR,
+};
+FIXTURE_VARIANT_ADD(ppc_fault, past_eof_pstd) {
+	.page = 5, .signo = SIGBUS, .code = BUS_ADRERR, .store = true,
+};
+
+FIXTURE_SETUP(ppc_fault)
 {
-	static const struct { int page, signo, code; } cases[] = {
-		{ 3, SIGSEGV, SEGV_ACCERR },
-		{ 4, SIGSEGV, SEGV_MAPERR },
-		{ 5, SIGBUS, BUS_ADRERR },
-	};
+	UPROBES_FIXTURE_START();
+	self->exe = self_path();
+	ASSERT_NE(NULL, self->exe);
+}
+
+FIXTURE_TEARDOWN_PARENT(ppc_fault)
+{
+	EXPECT_EQ(0, probe_remove_all());
+}
+
+TEST_F(ppc_fault, pcrel_access_fault_signals)
+{
 	long page = sysconf(_SC_PAGESIZE);
 	char path[] = "/tmp/uprobes_ppc_XXXXXX";
-	unsigned int i, store;
-	int fd;
+	struct fault_seen native, probed;
+	bool store = variant->store;
+	int n = variant->page, fd;
+	char event[8];
 
 	ASSERT_GE(PPC_PAGE_STEP, page);
 	ASSERT_EQ(0, mprotect(ppc_page_word(3), page, PROT_NONE));
@@ -449,30 +488,21 @@ TEST_F(ppc, pcrel_access_fault_signals)
 	ASSERT_EQ(0, ftruncate(fd, 0));
 	close(fd);
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		for (store = 0; store < 2; store++) {
-			struct fault_seen native, probed;
-			int n = cases[i].page;
-			char event[8];
+	ASSERT_EQ(0, fault_of(n, store, &native));
+	EXPECT_EQ(variant->signo, native.signo);
+	EXPECT_EQ(variant->code, native.code);
+	EXPECT_EQ((void *)ppc_page_word(n), native.addr);
 
-			ASSERT_EQ(0, fault_of(n, store, &native));
-			EXPECT_EQ(cases[i].signo, native.signo);
-			EXPECT_EQ(cases[i].code, native.code);
-			EXPECT_EQ((void *)ppc_page_word(n), native.addr);
-
-			ASSERT_EQ(0, probe_ldst(self->exe, n));
-			EXPECT_EQ(0, fault_of(n, store, &probed));
-			EXPECT_EQ(native.signo, probed.signo);
-			EXPECT_EQ(native.code, probed.code);
-			EXPECT_EQ(native.addr, probed.addr);
-			ASSERT_EQ(0, probe_enable(NULL, false));
-			snprintf(event, sizeof(event), "%s%d", store ? "st" : "ld", n);
-			EXPECT_EQ(1, probe_hits(event));
-			ASSERT_EQ(0, probe_remove_all());
-			TH_LOG("page %d %s: signal %d code %d at %p", n,
-			       store ? "pstd" : "pld", probed.signo, probed.code, probed.addr);
-		}
-	}
+	ASSERT_EQ(0, probe_ldst(self->exe, n));
+	EXPECT_EQ(0, fault_of(n, store, &probed));
+	EXPECT_EQ(native.signo, probed.signo);
+	EXPECT_EQ(native.code, probed.code);
+	EXPECT_EQ(native.addr, probed.addr);
+	ASSERT_EQ(0, probe_enable(NULL, false));
+	snprintf(event, sizeof(event), "%s%d", store ? "st" : "ld", n);
+	EXPECT_EQ(1, probe_hits(event));
+	TH_LOG("page %d %s: signal %d code %d at %p", n, store ? "pstd" : "pld", probed.signo,
+	       probed.code, probed.addr);
 }
 
 #endif /* __powerpc64__ */

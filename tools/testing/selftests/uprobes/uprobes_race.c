@@ -21,14 +21,6 @@
 #define NR_WORKERS	4
 #define NR_CYCLES	15
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 FIXTURE(race) {
 	const char *exe;
 	long leaf_off;
@@ -132,8 +124,9 @@ TEST_F_TIMEOUT(race, threads_and_probe_churn, 100)
 				       self->loop_off + self->loop->off[mid]));
 		ASSERT_EQ(0, probe_add("r:%s/loopret %s:0x%lx ret=$retval:s64", PROBE_GROUP,
 				       self->exe, self->loop_off));
-		for (i = 0; i < ARRAY_SIZE(churn); i++)
+		for (i = 0; i < ARRAY_SIZE(churn); i++) {
 			ASSERT_EQ(0, probe_enable(churn[i], true));
+		}
 		usleep(2000);
 		for (i = 0; i < ARRAY_SIZE(churn); i++) {
 			ASSERT_EQ(0, probe_enable(churn[i], false));

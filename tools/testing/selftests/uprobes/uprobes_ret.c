@@ -113,10 +113,11 @@ TEST_F(ret, recursion)
 		got[v]++;
 	}
 	free(recs);
-	for (i = 0; i < 64; i++)
+	for (i = 0; i < 64; i++) {
 		EXPECT_EQ(want[i], got[i]) {
 			TH_LOG("returns of value %d", i);
 		}
+	}
 }
 
 /*
@@ -196,12 +197,14 @@ TEST_F(ret, deep_recursion)
 	}
 	free(recs);
 	/* The second call's four returns, and the outermost frames of the first. */
-	for (i = 0; i <= 3; i++)
+	for (i = 0; i <= 3; i++) {
 		EXPECT_LE(1, seen[i]);
-	for (i = DEEP_N; i > DEEP_N - MIN_RET_DEPTH; i--)
+	}
+	for (i = DEEP_N; i > DEEP_N - MIN_RET_DEPTH; i--) {
 		EXPECT_EQ(1, seen[i]) {
 			TH_LOG("return of deep(%d)", i);
 		}
+	}
 }
 
 /*

@@ -607,10 +607,11 @@ TEST_F(seccomp32, strict_all_kinds)
 
 	nop5_off = elf_sym_offset(self->prog, "sec32_nop5");
 	ASSERT_LT(0, nop5_off);
-	for (i = 0; i < ARRAY_SIZE(probes32); i++)
+	for (i = 0; i < ARRAY_SIZE(probes32); i++) {
 		ASSERT_EQ(0, add_probe(self->prog, probes32[i].type, probes32[i].event,
 				       probes32[i].sym,
 				       probes32[i].type == 'r' ? "ret=$retval:s32" : ""));
+	}
 	ASSERT_EQ(0, pipe2(out, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(in, O_CLOEXEC));
 	pid = fork();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Load held under probes, for a time: each test runs its workers for
- * UPROBES_STRESS_SECONDS (default DEFAULT_SECONDS; `make stress` sets more), then
- * prints one line of figures
+ * UPROBES_STRESS_SECONDS (default STRESS_DEFAULT_SECONDS, 4; `make stress` sets more,
+ * and uprobes_fuzz reads the same variable), then prints one line of figures
  *   "# stress NAME: N operations, N probe hits, N crashes, N outputs differed, N s"
  * and fails unless crashes and differing outputs are 0 and nothing was lost: the probed
  * files read the same through read(2) and through a fresh mapping of their page cache,
@@ -37,7 +37,6 @@
 #include "targets.h"
 #include "insns.h"
 
-#define DEFAULT_SECONDS	4
 #define NR_HITTERS	4
 #define NR_CHURNERS	2
 #define NR_SEEDS	4
@@ -50,21 +49,12 @@
 #define HOG_BYTES	(320L << 20)
 #define HOG_SLICE	(1L << 20)
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int stress_seconds(void)
-{
-	const char *env = getenv("UPROBES_STRESS_SECONDS");
-	int s = env ? atoi(env) : 0;
-
-	return s > 0 ? s : DEFAULT_SECONDS;
-}
+/*
+ * Each test's time limit: its base, plus three times the chosen duration, since each
+ * runs for about that long. The harness sets a test's limit when it registers the test,
+ * before main(), and the environment is there by then.
+ */
+#define STRESS_TIMEOUT(base)	((base) + 3 * stress_seconds())
 
 /* A thread-safe xorshift: every worker keeps its own state. */
 static unsigned int rnd(unsigned int *state)
@@ -219,13 +209,15 @@ static void add_standing_probes(struct __test_metadata *_metadata,
 {
 	int i;
 
-	for (i = 0; i < self->leaf->count; i++)
+	for (i = 0; i < self->leaf->count; i++) {
 		ASSERT_EQ(0, probe_add("p:%s/leaf%d %s:0x%lx", PROBE_GROUP, i, self->exe,
 				       self->leaf_off + self->leaf->off[i]));
-	for (i = 0; i < self->sstep->count; i++)
+	}
+	for (i = 0; i < self->sstep->count; i++) {
 		ASSERT_EQ(0, probe_add("p:%s/sstep%d %s:0x%lx a=%s:s64", PROBE_GROUP, i,
 				       self->exe, self->sstep_off + self->sstep->off[i],
 				       REG_ARG1));
+	}
 	ASSERT_EQ(0, probe_add("r:%s/callsret %s:0x%lx ret=$retval:s64", PROBE_GROUP,
 			       self->exe, self->calls_off));
 	ASSERT_EQ(0, probe_add("r:%s/fibret %s:0x%lx", PROBE_GROUP, self->exe, self->fib_off));
@@ -405,15 +397,6 @@ struct hitter {
 	long leaf_calls;
 };
 
-static long loop_ref(long n)
-{
-	long sum = 0, i;
-
-	for (i = 0; i < n; i++)
-		sum += (i * i) ^ (sum >> 3);
-	return sum;
-}
-
 static void *hitter_main(void *arg)
 {
 	struct hitter *h = arg;
@@ -422,7 +405,7 @@ static void *hitter_main(void *arg)
 	for (i = 0; !__atomic_load_n(&h->self->stop, __ATOMIC_ACQUIRE); i++) {
 		bad += tgt_leaf(i) != i * 7 + 3;
 		bad += tgt_sstep(i, 5) != (i + 3) * 5;
-		bad += tgt_loop(i & 7) != loop_ref(i & 7);
+		bad += tgt_loop(i & 7) != loop_sum(i & 7);
 		h->leaf_calls++;
 		ops += 3;
 	}
@@ -509,7 +492,7 @@ static void *churner_main(void *arg)
  * probe. Every result must be right, and the standing probe on tgt_leaf's entry must
  * count every call: churn next to it never hides it.
  */
-TEST_F_TIMEOUT(stress, hits_and_churn, 60)
+TEST_F_TIMEOUT(stress, hits_and_churn, STRESS_TIMEOUT(60))
 {
 	struct churner c[NR_CHURNERS];
 	struct hitter h[NR_HITTERS];
@@ -786,7 +769,7 @@ static void run_spawners(struct __test_metadata *_metadata, FIXTURE_DATA(stress)
  * finish (and must print the unprobed output) or are SIGKILLed while stopped. Each
  * killed child must die of SIGKILL promptly.
  */
-TEST_F_TIMEOUT(stress, process_storm, 60)
+TEST_F_TIMEOUT(stress, process_storm, STRESS_TIMEOUT(60))
 {
 	struct spawner sp[NR_LIVE];
 	double t0 = now();
@@ -943,7 +926,7 @@ static long run_mappers(struct __test_metadata *_metadata, FIXTURE_DATA(stress) 
  * probe's hits must equal the calls exactly: no mapping ever lost the breakpoint, and
  * none kept a stale one.
  */
-TEST_F_TIMEOUT(stress, mappings, 60)
+TEST_F_TIMEOUT(stress, mappings, STRESS_TIMEOUT(60))
 {
 	struct mapper m[NR_MAPPERS];
 	double t0 = now();
@@ -970,18 +953,6 @@ TEST_F_TIMEOUT(stress, mappings, 60)
 }
 
 /* ---- memory pressure: reclaim and migration meet breakpoint pages ---- */
-
-static int write_file(const char *path, const char *str)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, str, strlen(str)) != (ssize_t)strlen(str))
-		ret = -1;
-	close(fd);
-	return ret;
-}
 
 /*
  * A counter of /proc/vmstat, or of a cgroup's memory.stat; -1 if absent. An empty
@@ -1140,7 +1111,7 @@ static void *pressure_main(void *arg)
  * pages. Results and outputs must stay right; the probe on the library must count
  * every call of this process's mappers.
  */
-TEST_F_TIMEOUT(stress, memory_pressure, 90)
+TEST_F_TIMEOUT(stress, memory_pressure, STRESS_TIMEOUT(90))
 {
 	long max0, max1, calls, lib_calls;
 	struct spawner sp[NR_LIVE];
@@ -1199,14 +1170,7 @@ TEST_F_TIMEOUT(stress, memory_pressure, 90)
 
 int main(int argc, char **argv)
 {
-	struct __fixture_metadata *f;
-	struct __test_metadata *t;
-
 	if (argc > 2 && !strcmp(argv[1], "--child"))
 		return child_main(argc - 2, argv + 2);
-	/* The time limits follow the chosen duration: each test runs for about that long. */
-	for (f = __fixture_list; f; f = f->next)
-		for (t = f->tests; t; t = t->next)
-			t->timeout += 3 * stress_seconds();
 	return test_harness_run(argc, argv);
 }
