@@ -69,6 +69,24 @@ enum uprobe_task_state {
 };
 
 /**
+ * struct uprobe_last_hit - where a task last hit a probe, so that the next hit there
+ *	needs no lookup (kernel/events/uprobes_task.c, hit_find())
+ * @vaddr: the site
+ * @uprobe: the probe found for it; no reference, used only inside uprobes_srcu
+ * @maps_gen: the mm's uprobes_state.maps_gen before the probe was looked up
+ * @retired: the count of probes that left the tree (uprobes_retired) then
+ *
+ * The site still has that probe while neither count has moved: the mm mapped
+ * nothing else at @vaddr meanwhile, and the probe is still in the tree, so alive.
+ */
+struct uprobe_last_hit {
+	unsigned long		vaddr;
+	struct uprobe		*uprobe;
+	u64			maps_gen;
+	u64			retired;
+};
+
+/**
  * struct uprobe_task - per-task uprobes state, allocated on the task's first hit
  * @state: out-of-line stepping state, see enum uprobe_task_state.
  * @autask: arch state saved across one step.
@@ -82,6 +100,7 @@ enum uprobe_task_state {
  *	at the probed instruction through it).
  * @return_instances: pending return probes, innermost first.
  * @depth: number of @return_instances.
+ * @last_hit: the probe of the task's last hit, and what it was found by.
  */
 struct uprobe_task {
 	struct return_instance		*return_instances;
@@ -101,6 +120,7 @@ struct uprobe_task {
 			struct callback_head	dup_xol_work;
 		};
 	};
+	struct uprobe_last_hit		last_hit;
 };
 
 /**
@@ -132,11 +152,14 @@ enum rp_check {
 
 /*
  * Per-mm state, embedded in mm_struct: the breakpoint layer's, which only ubp.c
- * touches. fork copies mm_struct byte for byte; kernel/fork.c:mm_init_uprobes_state()
- * zeroes this for the child.
+ * touches, and @maps_gen, bumped whenever a file mapping of the mm comes or goes
+ * (it tells a task's struct uprobe_last_hit that it may be stale). fork copies
+ * mm_struct byte for byte; kernel/fork.c:mm_init_uprobes_state() zeroes this for
+ * the child.
  */
 struct uprobes_state {
 	struct ubp_mm_state	ubp;
+	atomic64_t		maps_gen;
 };
 
 /* Called by the rest of the kernel. */
@@ -154,6 +177,7 @@ void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm);
 void uprobe_free_utask(struct task_struct *t);
 void uprobe_copy_process(struct task_struct *t, unsigned long flags);
 void uprobe_notify_resume(struct pt_regs *regs);
+bool uprobe_handle_int3(struct pt_regs *regs);
 bool uprobe_deny_signal(void);
 void uprobe_clear_state(struct mm_struct *mm);
 unsigned long uprobe_get_swbp_addr(struct pt_regs *regs);
@@ -214,6 +238,7 @@ static inline int uprobe_apply(struct uprobe *uprobe, struct uprobe_consumer *uc
 static inline void uprobe_clear_state(struct mm_struct *mm) { }
 static inline void uprobe_copy_process(struct task_struct *t, unsigned long flags) { }
 static inline bool uprobe_deny_signal(void) { return false; }
+static inline bool uprobe_handle_int3(struct pt_regs *regs) { return false; }
 static inline void uprobe_dup_mmap(struct mm_struct *oldmm, struct mm_struct *newmm) { }
 static inline void uprobe_end_dup_mmap(void) { }
 static inline void uprobe_free_utask(struct task_struct *t) { }

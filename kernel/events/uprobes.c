@@ -61,6 +61,15 @@ static seqcount_spinlock_t uprobes_seqcount = SEQCNT_SPINLOCK_ZERO(uprobes_seqco
 								  &uprobes_treelock);
 
 /*
+ * Counts the probes that left the tree: a task's memory of its last hit (struct
+ * uprobe_last_hit) holds only while the count stays where it was before the probe was
+ * looked up. 64 bits, so that it never comes back round to a remembered value.
+ * Bumped under uprobes_treelock, after the erase and its seqcount section, whose
+ * smp_wmb() orders the erase first; pairs with smp_rmb() in read_hit_gens().
+ */
+atomic64_t uprobes_retired = ATOMIC64_INIT(0);
+
+/*
  * Consumer lists are read under this SRCU (handlers may sleep). uprobe_unregister_sync()
  * waits for it, so after it no handler of a removed consumer runs. A hit also looks
  * its probe up inside it without taking a reference: probes are freed only after a
@@ -281,6 +290,7 @@ static void retire_uprobe(struct uprobe *uprobe)
 	write_seqcount_begin(&uprobes_seqcount);
 	rb_erase(&uprobe->rb_node, &uprobes_tree);
 	write_seqcount_end(&uprobes_seqcount);
+	atomic64_inc(&uprobes_retired);
 	RB_CLEAR_NODE(&uprobe->rb_node);
 	spin_unlock(&uprobes_treelock);
 	uprobe_release(uprobe);
@@ -843,6 +853,11 @@ int uprobe_mmap(struct vm_area_struct *vma)
 
 	if (RB_EMPTY_ROOT(&uprobes_tree) || !vma->vm_file)
 		return 0;
+	/*
+	 * Nothing comes where a hit was remembered without the old mapping's munmap;
+	 * counted here too, so that the rule is simply: any file mapping comes or goes.
+	 */
+	uprobe_maps_changed(vma->vm_mm);
 	inode = file_inode(vma->vm_file);
 	apply_pending_ref_ctrs(vma);
 	if (!vma_can_carry_breakpoint(vma, true))
@@ -979,11 +994,13 @@ out:
  * @start: start of the range going
  * @end: its end
  *
- * Nothing to do: breakpoints live in the mapping's pages and go with them, and no
- * per-mm record of them is kept.
+ * Breakpoints live in the mapping's pages and go with them; what changes is what a
+ * hit in the range would find: the tasks' memory of their last hit (struct
+ * uprobe_last_hit) stops counting.
  */
 void uprobe_munmap(struct vm_area_struct *vma, unsigned long start, unsigned long end)
 {
+	uprobe_maps_changed(vma->vm_mm);
 }
 
 /**

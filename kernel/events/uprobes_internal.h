@@ -116,6 +116,23 @@ static inline bool uprobe_ready(struct uprobe *uprobe)
 	return !uprobe->analyze_err;
 }
 
+/*
+ * A file mapping of @mm comes, goes or changes: the probe a task remembers for a site
+ * there (struct uprobe_last_hit) may not be the one there any more. A hit reads the
+ * count before it looks a probe up, under the VMA's read lock or mmap_lock; whoever
+ * changes a mapping holds the VMA's write lock or mmap_lock for writing first, so a
+ * lookup that raced with the change read the older count and is remembered with it.
+ * A breakpoint in the new mapping comes only after the bump: written under mmap_lock
+ * after it, or faulted in after the change's mmap_lock is released.
+ */
+static inline void uprobe_maps_changed(struct mm_struct *mm)
+{
+	atomic64_inc(&mm->uprobes_state.maps_gen);
+	smp_mb__after_atomic();	/* before the new mapping's pages; pairs with read_hit_gens() */
+}
+
+extern atomic64_t uprobes_retired;
+
 void uprobe_release(struct uprobe *u);
 struct uprobe *find_uprobe_srcu(struct inode *inode, loff_t offset);
 struct uprobe *find_uprobe_locked(struct inode *inode, loff_t offset);

@@ -498,6 +498,46 @@ static bool vma_probe_key(struct vm_area_struct *vma, unsigned long vaddr,
 	return true;
 }
 
+/* The two counts a remembered hit depends on, read before the lookup it remembers. */
+static void read_hit_gens(struct uprobe_last_hit *gens)
+{
+	gens->maps_gen = atomic64_read(&current->mm->uprobes_state.maps_gen);
+	gens->retired = atomic64_read(&uprobes_retired);
+	/* Pairs with uprobe_maps_changed() and with the bump in retire_uprobe(). */
+	smp_rmb();
+}
+
+/*
+ * The probe of the task's last hit, if that was at @bp_vaddr and neither count has
+ * moved since (struct uprobe_last_hit). The caller is inside uprobes_srcu.
+ */
+static struct uprobe *last_hit_at(unsigned long bp_vaddr)
+{
+	struct uprobe_task *utask = current->utask;
+	struct uprobe_last_hit *last;
+
+	if (!utask || utask->last_hit.vaddr != bp_vaddr || !utask->last_hit.uprobe)
+		return NULL;
+	last = &utask->last_hit;
+	if (last->maps_gen != atomic64_read(&current->mm->uprobes_state.maps_gen) ||
+	    last->retired != atomic64_read(&uprobes_retired))
+		return NULL;
+	return last->uprobe;
+}
+
+/* Remember @uprobe as found at @bp_vaddr, with the counts @gens read before the lookup. */
+static void remember_hit(unsigned long bp_vaddr, struct uprobe *uprobe,
+			 struct uprobe_last_hit *gens)
+{
+	struct uprobe_task *utask = current->utask;
+
+	if (!utask)
+		return;
+	gens->vaddr = bp_vaddr;
+	gens->uprobe = uprobe;
+	utask->last_hit = *gens;
+}
+
 /*
  * The probe behind the breakpoint at @bp_vaddr, found without a lock that others
  * share: the VMA's own read lock, and the lockless tree lookup. No reference: the
@@ -507,15 +547,19 @@ static struct uprobe *find_uprobe_fast(unsigned long bp_vaddr)
 {
 	struct uprobe *uprobe = NULL;
 	struct vm_area_struct *vma;
+	struct uprobe_last_hit gens;
 	struct inode *inode;
 	loff_t offset;
 
+	read_hit_gens(&gens);
 	vma = lock_vma_under_rcu(current->mm, bp_vaddr);
 	if (!vma)
 		return NULL;
 	if (vma_probe_key(vma, bp_vaddr, &inode, &offset))
 		uprobe = find_uprobe_srcu(inode, offset);
 	vma_end_read(vma);
+	if (uprobe)
+		remember_hit(bp_vaddr, uprobe, &gens);
 	return uprobe;
 }
 
@@ -525,14 +569,18 @@ static struct uprobe *find_uprobe_slow(unsigned long bp_vaddr)
 	struct uprobe *uprobe = NULL;
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
+	struct uprobe_last_hit gens;
 	struct inode *inode;
 	loff_t offset;
 
+	read_hit_gens(&gens);
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, bp_vaddr);
 	if (vma && vma_probe_key(vma, bp_vaddr, &inode, &offset))
 		uprobe = find_uprobe_locked(inode, offset);
 	mmap_read_unlock(mm);
+	if (uprobe)
+		remember_hit(bp_vaddr, uprobe, &gens);
 	return uprobe;
 }
 
@@ -684,7 +732,9 @@ static bool hit_find(struct uprobe_hit *hit, unsigned long vaddr)
 	hit->held = NULL;
 	/* Keeps a probe found without a reference; pairs with call_srcu() in uprobe_release(). */
 	hit->srcu_idx = srcu_read_lock(&uprobes_srcu);
-	hit->uprobe = find_uprobe_fast(vaddr);
+	hit->uprobe = last_hit_at(vaddr);
+	if (!hit->uprobe)
+		hit->uprobe = find_uprobe_fast(vaddr);
 	if (hit->uprobe)
 		return true;
 	srcu_read_unlock(&uprobes_srcu, hit->srcu_idx);
@@ -964,6 +1014,18 @@ bool uprobe_deny_signal(void)
 	return true;
 }
 
+/*
+ * May a breakpoint trap of the current task be ours: does its mm carry breakpoints,
+ * or does it wait for a return probe's trampoline (an int3 for 32-bit tasks)?
+ */
+static bool breakpoint_may_be_ours(void)
+{
+	struct mm_struct *mm = current->mm;
+	bool returns_pending = current->utask && current->utask->return_instances;
+
+	return mm && (test_bit(MMF_HAS_UPROBES, &mm->flags) || returns_pending);
+}
+
 /**
  * uprobe_pre_sstep_notifier - a breakpoint trap in user mode: is it ours?
  * @regs: the task's registers
@@ -973,15 +1035,36 @@ bool uprobe_deny_signal(void)
  */
 int uprobe_pre_sstep_notifier(struct pt_regs *regs)
 {
-	struct mm_struct *mm = current->mm;
-
-	bool returns_pending = current->utask && current->utask->return_instances;
-
-	if (!mm || !(test_bit(MMF_HAS_UPROBES, &mm->flags) || returns_pending))
+	if (!breakpoint_may_be_ours())
 		return 0;
 	/* The work needs a sleepable context: do it on the way out. */
 	set_thread_flag(TIF_UPROBE);
 	return 1;
+}
+
+/**
+ * uprobe_handle_int3 - a breakpoint trap in user mode, taken straight from the trap
+ * @regs: the task's registers, the instruction pointer after the breakpoint
+ *
+ * For an arch whose breakpoint trap handler calls this first (x86): the hit is
+ * handled in the trap, with interrupts on as for any trap from user mode that may
+ * sleep, rather than by the die notifier and then TIF_UPROBE on the way out. That
+ * saves every hit a walk of the notifier chain and a round of exit work. A task in
+ * an out-of-line step is left to the notifier, as before: only a step trap ends it.
+ *
+ * Context: the trap handler's, from user mode, interrupts off (and off again on return).
+ * Return: true when uprobes took the trap.
+ */
+bool uprobe_handle_int3(struct pt_regs *regs)
+{
+	struct uprobe_task *utask = current->utask;
+
+	if (!breakpoint_may_be_ours() || (utask && utask->active_uprobe))
+		return false;
+	local_irq_enable();
+	handle_breakpoint(regs);
+	local_irq_disable();
+	return true;
 }
 
 /**

@@ -121,6 +121,9 @@ static int armed_data_breakpoints(void)
 	unsigned long dr7 = this_cpu_read(cpu_dr7);
 	int i, nr = 0;
 
+	/* The usual case, no enable bit set (L0/G0 to L3/G3): no loop on every hit. */
+	if (!(dr7 & ((1UL << (HBP_NUM * DR_ENABLE_SIZE)) - 1)))
+		return 0;
 	for (i = 0; i < HBP_NUM; i++) {
 		unsigned long enable = dr7 >> (i * DR_ENABLE_SIZE);
 		unsigned long rw = dr7 >> (DR_CONTROL_SHIFT + i * DR_CONTROL_SIZE);
@@ -373,9 +376,9 @@ int arch_uprobe_exception_notify(struct notifier_block *self, unsigned long val,
  * arch_uprobe_own_trap - the program's own int3 trapped in an mm with probes
  * @regs: the task's registers, ip after the int3
  *
- * uprobes took the trap from the die notifier, before do_int3_user() could record
- * it: record it as that would, so that the signal frame reports an int3 (trapno 3,
- * error code 0) and not whatever trapped last.
+ * uprobes took the trap (in do_int3_user(), or from the die notifier) before
+ * do_trap() could record it: record it as that would, so that the signal frame
+ * reports an int3 (trapno 3, error code 0) and not whatever trapped last.
  */
 void arch_uprobe_own_trap(struct pt_regs *regs)
 {
