@@ -187,7 +187,12 @@ if istock and iours:
         lines.append('`perf record -a -e cpu-clock -F 50000` in the guest under icount while '
                      'the hits program calls the probed function %d times: a sample every '
                      '20,000 instructions; the share of the program\'s samples (user and kernel) '
-                     'by symbol, the first 20.\n' % (5 * int(calls)))
+                     'by symbol, the first 20. A sample due while interrupts are off is taken where '
+                     'they come back on: the trap entry and what runs before interrupts are '
+                     'enabled shows in `irqentry_exit_to_user_mode` (or, on a kernel that '
+                     'handles the hit in the trap, in the first function after the enable), '
+                     'the way out after they go off again in the probed user function.\n'
+                     % (5 * int(calls)))
         lines.append('| stock | % | ours | % |')
         lines.append('|---|---:|---|---:|')
         tops = []
