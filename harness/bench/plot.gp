@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Per-hit cost of a probe by the kind of the probed instruction, stock against ours:
 # time under TCG (columns 2, 3) and, from the icount rounds, instructions (4, 5).
-set terminal pngcairo size 1100,900 noenhanced
+set terminal pngcairo size 1150,950 noenhanced
 set output png
 set style data histograms
 set style histogram clustered gap 1
@@ -10,6 +10,9 @@ set boxwidth 0.9
 set xtics rotate by -40
 set grid ytics
 set key top left
+set yrange [0:*]
+set bmargin 7
+set rmargin 10
 set multiplot layout 2,1
 set title "uprobe hit cost by probed instruction (tracefs event enabled, QEMU TCG, median of the rounds of one run)"
 set ylabel "microseconds per hit"
