@@ -5,7 +5,8 @@
 #   make vm-run CMD='...'     run one command in the guest
 #   make shell                an interactive guest shell
 #   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
-#                             (BENCH_BEFORE=REV adds ours at git revision REV)
+#                             (BENCH_BEFORE=REV adds ours at git revision REV; time
+#                             rounds, BENCH_ROUNDS, then BENCH_ICOUNT instruction-count rounds)
 #   make probe-coverage       function entries each kernel runs without a step: bench/COVERAGE.md
 #   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
 #                             1000 fuzzed lines per second of it, FUZZ_SEED to replay a run)

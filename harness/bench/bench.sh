@@ -32,22 +32,47 @@ fi
 # Rounds alternate the kernels, so that a slow spell of this shared machine falls on
 # both; the report takes the median of each figure and shows the per-round spread.
 rounds=${BENCH_ROUNDS:-3}
-rm -f "$out"/stock.*.csv "$out"/ours.*.csv "$out"/before.*.csv
+# BENCH_ICOUNT rounds (default 1; 0: none) follow, booted under QEMU's icount
+# (VM_ICOUNT=1): the guest clock counts instructions, so the same workloads give
+# instructions per hit, the same from run to run and whatever the host's load.
+icount_rounds=${BENCH_ICOUNT:-1}
+rm -f "$out"/*.csv
+bench_round() # CLOCK ROUND KERNEL
+{
+	local clock=$1 r=$2 k=$3 image= prefix=
+	[ "$k" = before ] && image=$before_image
+	[ "$clock" = icount ] && prefix=icount-
+	KERNEL=${k/before/ours} VM_KERNEL=$image VM_TIMEOUT=2400 \
+		VM_ICOUNT=$([ "$clock" = icount ] && echo 1 || echo 0) "$REPO/harness/vm.sh" \
+		"bash $REPO/harness/bench/guest.sh $out/hits $out/$prefix$k.$r.csv $calls $clock"
+}
 for r in $(seq "$rounds"); do
 	for k in $kernels; do
 		step "round $r of $rounds: benchmarking the $k kernel ($calls probed calls per workload)"
-		image=
-		[ "$k" = before ] && image=$before_image
-		KERNEL=${k/before/ours} VM_KERNEL=$image VM_TIMEOUT=1800 "$REPO/harness/vm.sh" \
-			"bash $REPO/harness/bench/guest.sh $out/hits $out/$k.$r.csv $calls"
+		bench_round time "$r" "$k"
+	done
+done
+for r in $(seq "$icount_rounds"); do
+	for k in $kernels; do
+		step "icount round $r of $icount_rounds: counting the $k kernel's instructions"
+		bench_round icount "$r" "$k"
 	done
 done
 
 step "writing bench/RESULTS.md"
-csvs() { seq "$rounds" | sed "s|.*|$out/$1.&.csv|" | paste -sd,; }
-python3 "$REPO/harness/bench/report.py" "$(csvs stock)" "$(csvs ours)" \
-	"$REPO/bench/RESULTS.md" "$out/plot.dat" "$calls" \
-	${BENCH_BEFORE:+"$(csvs before)" "$(git -C "$REPO" log -1 --format='%h (%cs)' "$rev")"}
+csvs() { seq "$2" | sed "s|.*|$out/$1.&.csv|" | paste -sd,; }
+args=(--stock "$(csvs stock "$rounds")" --ours "$(csvs ours "$rounds")"
+      --md "$REPO/bench/RESULTS.md" --plot "$out/plot.dat" --calls "$calls")
+if [ "$icount_rounds" -gt 0 ]; then
+	args+=(--icount-stock "$(csvs icount-stock "$icount_rounds")"
+	       --icount-ours "$(csvs icount-ours "$icount_rounds")")
+fi
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	args+=(--before "$(csvs before "$rounds")"
+	       --before-label "$(git -C "$REPO" log -1 --format='%h (%cs)' "$rev")")
+	[ "$icount_rounds" -gt 0 ] && args+=(--icount-before "$(csvs icount-before "$icount_rounds")")
+fi
+python3 "$REPO/harness/bench/report.py" "${args[@]}"
 if ! command -v gnuplot >/dev/null; then
 	[ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox >/dev/null
 fi

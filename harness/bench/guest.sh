@@ -1,17 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The benchmark's guest side: guest.sh HITS_BINARY OUT.csv [CALLS]
+# The benchmark's guest side: guest.sh HITS_BINARY OUT.csv [CALLS [icount]]
 # Rows: hit,KIND,MODE,NS_UNPROBED,NS_PROBED | ret,... | threads,N,CALLS_PER_S |
-#       reg,NPROBES,MS_ADD_AND_ENABLE,MS_DISABLE_AND_REMOVE |
+#       reg,NPROBES,MS_ADD_AND_ENABLE,MS_DISABLE_AND_REMOVE,ENABLED |
 #       mem,probe,BYTES_PER_PROBE | mem,process,KIB_PER_PROCESS,XOL_AREAS
+# MODE is the consumer: tracefs (event enabled), perf (perf stat counting the event) or
+# bpf (a bpftrace program counting hits). "icount": the guest clock counts instructions
+# (VM_ICOUNT), so every time is an instruction count; the threads and memory rows are
+# left out (the vCPUs run one at a time, and memory is no clock figure).
 set -u
-bin=$1 out=$2 calls=${3:-20000}
+bin=$1 out=$2 calls=${3:-20000} clock=${4:-time}
 T=/sys/kernel/tracing
 : > "$out"
 cp "$bin" /tmp/hits && bin=/tmp/hits
 ms() { echo $(($(date +%s%N) / 1000000)); }
 ns() { "$bin" "$1" "$2" "$3" | awk '{print $1}'; }
 tps() { "$bin" "$1" "$2" "$3" | awk '{print $2}'; }
+# bpf PROBE KIND: ns per call of KIND while bpftrace counts hits of PROBE (its own output
+# and the count it prints at exit are not the hits binary's "NS CALLS_PER_S" line).
+bpf() { bpftrace -e "$1 { @hits = count(); }" -c "$bin $2 $calls 1" 2>/dev/null |
+	awk 'NF == 2 && $1 ~ /^[0-9.]+$/ && $2 ~ /^[0-9]+$/ {print $1}'; }
+bpf_kinds="nop1 nop5 push_rbp sub_rsp ret"
 clear_probes() { echo 0 > $T/events/enable; echo > $T/uprobe_events; }
 
 clear_probes
@@ -37,8 +46,28 @@ for kind in nop1 nop5 push_rbp endbr64 sub_rsp mov_reg mov_to_stack mov_from_sta
 	probed=$(perf stat -e "bench:$kind" -x, -o /dev/null -- "$bin" "$kind" "$calls" 1 | awk '{print $1}')
 	echo "hit,$kind,perf,$base,$probed" >> "$out"
 	echo "-:bench/$kind" >> $T/uprobe_events
+	if [[ " $bpf_kinds " == *" $kind "* ]]; then
+		probed=$(bpf "uprobe:$bin:k_$kind" "$kind")
+		[ -n "$probed" ] && echo "hit,$kind,bpf,$base,$probed" >> "$out"
+	fi
 	echo "$kind done" >&2
 done
+
+# Under icount, a profile of the hit path: cpu-clock samples are then instruction
+# samples. Only the hits process's samples count (the idle vCPUs sample their halt).
+if [ "$clock" = icount ]; then
+	for kind in push_rbp sub_rsp; do
+		echo "p:bench/prof_$kind $bin:${off[$kind]}" >> $T/uprobe_events
+		echo 1 > $T/events/bench/prof_$kind/enable
+		perf record -q -a -e cpu-clock -F 50000 -o /tmp/perf.data -- \
+			"$bin" "$kind" $((calls * 5)) 1 > /dev/null 2>&1
+		perf report -i /tmp/perf.data --comms hits --sort sym --no-children \
+			--percentage relative --stdio 2>/dev/null |
+			awk -v k="$kind" '/%/ && $1 ~ /%$/ {sub("%", "", $1); print "prof," k "," $NF "," $1}' |
+			head -30 >> "$out"
+		clear_probes
+	done
+fi
 
 # Return probes on functions entered by a nop, a push (both kernels emulate them) and
 # a stack adjustment (only ours does).
@@ -47,18 +76,56 @@ for kind in nop1 push_rbp sub_rsp; do
 	echo "r:bench/ret_$kind $bin:${off[$kind]}" >> $T/uprobe_events
 	echo 1 > $T/events/bench/ret_$kind/enable
 	echo "ret,$kind,tracefs,$base,$(ns $kind "$calls" 1)" >> "$out"
+	echo 0 > $T/events/bench/ret_$kind/enable
+	probed=$(perf stat -e "bench:ret_$kind" -x, -o /dev/null -- "$bin" "$kind" "$calls" 1 | awk '{print $1}')
+	echo "ret,$kind,perf,$base,$probed" >> "$out"
 	clear_probes
+	probed=$(bpf "uretprobe:$bin:k_$kind" "$kind")
+	[ -n "$probed" ] && echo "ret,$kind,bpf,$base,$probed" >> "$out"
 done
 
-echo "p:bench/scale $bin:${off[nop1]}" >> $T/uprobe_events
-echo 1 > $T/events/bench/scale/enable
-for n in 1 2 4; do
-	echo "threads,$n,$(tps nop1 "$calls" $n)" >> "$out"
-done
+# A real program: bash running a loop under probes on libc's malloc and free. perf stat
+# times the whole bash (fork to exit) in every mode and counts the hits in perf mode;
+# the row is written as the other hit rows, per hit: the whole run's time divided by
+# the number of hits, unprobed and probed.
+libc=$(ldd /bin/bash | awk '/libc.so/ {print $3}')
+echo 'for ((i = 0; i < 1000; i++)); do v="item $i"; a[i % 8]=$v; done' > /tmp/loop.sh
+elapsed_ns() { awk '/seconds time elapsed/ {printf "%.0f\n", $1 * 1e9}' "$1"; }
+count_of() { awk -v ev="$2" '$2 == ev {gsub(",", "", $1); n += $1} END {print n + 0}' "$1"; }
+# (libc's text is mapped at its file offsets: an address nm prints is the file offset.)
+for f in malloc free; do
+	echo "p:bench/$f $libc:0x$(nm -D "$libc" | awk -v f="$f" '$3 ~ "^" f "@@" {print $1}')"
+done >> $T/uprobe_events
+# A first run, thrown away, brings bash and the loop's pages into the page cache.
+perf stat -e task-clock -o /dev/null -- bash /tmp/loop.sh
+perf stat -e task-clock -o /tmp/stat.base -- bash /tmp/loop.sh
+perf stat -e bench:malloc,bench:free -o /tmp/stat.perf -- bash /tmp/loop.sh
+echo 1 > $T/events/bench/enable
+perf stat -e task-clock -o /tmp/stat.tracefs -- bash /tmp/loop.sh
+echo 0 > $T/events/bench/enable
 clear_probes
+bpftrace -e "uprobe:$libc:malloc, uprobe:$libc:free { @hits = count(); }" \
+	-c "$(command -v perf) stat -e task-clock -o /tmp/stat.bpf -- /bin/bash /tmp/loop.sh" > /dev/null 2>&1
+hits=$(($(count_of /tmp/stat.perf bench:malloc) + $(count_of /tmp/stat.perf bench:free)))
+if [ "$hits" -gt 0 ]; then
+	base=$(elapsed_ns /tmp/stat.base)
+	for mode in tracefs perf bpf; do
+		probed=$(elapsed_ns /tmp/stat.$mode)
+		[ -n "$probed" ] && echo "hit,bash_malloc_free,$mode,$((base / hits)),$((probed / hits))" >> "$out"
+	done
+fi
+echo "bash loop done ($hits hits)" >&2
+
+if [ "$clock" = time ]; then
+	echo "p:bench/scale $bin:${off[nop1]}" >> $T/uprobe_events
+	echo 1 > $T/events/bench/scale/enable
+	for n in 1 2 4; do
+		echo "threads,$n,$(tps nop1 "$calls" $n)" >> "$out"
+	done
+	clear_probes
+fi
 
 # Register and unregister N probes on libc while 10 processes map it.
-libc=$(ldd /bin/bash | awk '/libc.so/ {print $3}')
 mapfile -t funcs < <(nm -D --defined-only "$libc" | awk '$2 == "T" || $2 == "W" {print $1}' |
 	sort -u | head -1000)
 pids=
@@ -84,6 +151,8 @@ for n in 1 10 100 1000; do
 done
 kill $pids 2>/dev/null
 wait 2>/dev/null
+
+[ "$clock" = time ] || exit 0
 
 # Memory per probed process: ten processes hitting a probe on a stack adjustment,
 # against the same ten unprobed; and how many of them got an XOL area.

@@ -17,24 +17,27 @@ long bench_global = 1;
 /*
  * Each function: the measured instruction first, then whatever returns cleanly. The
  * 5-byte nop of USDT sites (nopl 0x0(%rax,%rax,1)) is spelled as bytes: the assembler
- * drops the zero displacement and writes the 4-byte nopl (%rax,%rax,1).
+ * drops the zero displacement and writes the 4-byte nopl (%rax,%rax,1). Each is typed
+ * and sized as a function, so that bpftrace finds it by name.
  */
+#define FUNCTION(name, insns) ".globl " #name "\n.type " #name ", @function\n" \
+	#name ":\n" insns ".size " #name ", .-" #name "\n"
 asm(".text\n"
-    ".globl k_nop1\nk_nop1:\n\tnop\n\tret\n"
-    ".globl k_nop5\nk_nop5:\n\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\tret\n"
-    ".globl k_push_rbp\nk_push_rbp:\n\tpush %rbp\n\tpop %rbp\n\tret\n"
-    ".globl k_endbr64\nk_endbr64:\n\tendbr64\n\tret\n"
-    ".globl k_sub_rsp\nk_sub_rsp:\n\tsub $0x18,%rsp\n\tadd $0x18,%rsp\n\tret\n"
-    ".globl k_mov_reg\nk_mov_reg:\n\tmov %rdi,%rax\n\tret\n"
-    ".globl k_mov_to_stack\nk_mov_to_stack:\n\tmov %rdi,-0x8(%rsp)\n\tret\n"
-    ".globl k_mov_from_stack\nk_mov_from_stack:\n\tmov -0x8(%rsp),%rax\n\tret\n"
-    ".globl k_riprel_mov\nk_riprel_mov:\n\tmov bench_global(%rip),%rax\n\tret\n"
-    ".globl k_riprel_cmp\nk_riprel_cmp:\n\tcmpq $0x0,bench_global(%rip)\n\tret\n"
-    ".globl k_lea\nk_lea:\n\tlea 0x8(%rdi),%rax\n\tret\n"
-    ".globl k_xor\nk_xor:\n\txor %eax,%eax\n\tret\n"
-    ".globl k_test\nk_test:\n\ttest %rdi,%rdi\n\tret\n"
-    ".globl k_ret\nk_ret:\n\tret\n"
-    ".globl k_call\nk_call:\n\tcall k_ret\n\tret\n");
+    FUNCTION(k_nop1, "\tnop\n\tret\n")
+    FUNCTION(k_nop5, "\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\tret\n")
+    FUNCTION(k_push_rbp, "\tpush %rbp\n\tpop %rbp\n\tret\n")
+    FUNCTION(k_endbr64, "\tendbr64\n\tret\n")
+    FUNCTION(k_sub_rsp, "\tsub $0x18,%rsp\n\tadd $0x18,%rsp\n\tret\n")
+    FUNCTION(k_mov_reg, "\tmov %rdi,%rax\n\tret\n")
+    FUNCTION(k_mov_to_stack, "\tmov %rdi,-0x8(%rsp)\n\tret\n")
+    FUNCTION(k_mov_from_stack, "\tmov -0x8(%rsp),%rax\n\tret\n")
+    FUNCTION(k_riprel_mov, "\tmov bench_global(%rip),%rax\n\tret\n")
+    FUNCTION(k_riprel_cmp, "\tcmpq $0x0,bench_global(%rip)\n\tret\n")
+    FUNCTION(k_lea, "\tlea 0x8(%rdi),%rax\n\tret\n")
+    FUNCTION(k_xor, "\txor %eax,%eax\n\tret\n")
+    FUNCTION(k_test, "\ttest %rdi,%rdi\n\tret\n")
+    FUNCTION(k_ret, "\tret\n")
+    FUNCTION(k_call, "\tcall k_ret\n\tret\n"));
 
 #define KINDS(X) X(nop1) X(nop5) X(push_rbp) X(endbr64) X(sub_rsp) X(mov_reg) \
 	X(mov_to_stack) X(mov_from_stack) X(riprel_mov) X(riprel_cmp) X(lea) X(xor) \

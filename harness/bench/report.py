@@ -2,21 +2,29 @@
 """Turn the benchmark's CSV files (one per kernel and round) into bench/RESULTS.md and
 gnuplot data. Each figure is the median over the rounds; a hit's speed-up also shows
 the lowest and highest of the per-round ratios (round r of stock against round r of
-ours), which says how much of a ratio is noise."""
+ours), which says how much of a ratio is noise. Rounds booted under icount give
+instructions instead of nanoseconds and get tables of their own."""
+import argparse
 import csv
 import datetime
 import platform
 import statistics
 import subprocess
-import sys
 
-stock_csvs, ours_csvs, md_path, plot_path, calls = sys.argv[1:6]
-# make bench BENCH_BEFORE=REV: our kernel at REV, measured in the same rounds.
-before_csvs, before_label = (sys.argv[6:8] + [None, None])[:2]
+ap = argparse.ArgumentParser()
+for name in ('stock', 'ours', 'before', 'icount-stock', 'icount-ours', 'icount-before'):
+    ap.add_argument('--' + name, default='', help='comma-separated CSV files, one per round')
+ap.add_argument('--before-label')
+ap.add_argument('--md', required=True)
+ap.add_argument('--plot', required=True)
+ap.add_argument('--calls', required=True)
+args = ap.parse_args()
 
 
 def key_of(r):
-    return tuple(r[:-2]) if r[0] in ('hit', 'ret') else tuple(r[:2])
+    if r[0] in ('hit', 'ret'):
+        return tuple(r[:-2])
+    return tuple(r[:3]) if r[0] == 'prof' else tuple(r[:2])
 
 
 def load_round(path):
@@ -31,7 +39,7 @@ def load_round(path):
 def median_rows(rounds):
     """One row per key, each numeric field the median of the rounds that have the key."""
     rows = {}
-    for key in rounds[0]:
+    for key in (rounds[0] if rounds else {}):
         have = [r[key] for r in rounds if key in r]
         fields = list(have[0][:len(key)])
         for i in range(len(key), len(have[0])):
@@ -40,15 +48,36 @@ def median_rows(rounds):
     return rows
 
 
-stock_rounds = [load_round(p) for p in stock_csvs.split(',')]
-ours_rounds = [load_round(p) for p in ours_csvs.split(',')]
+def rounds_of(csvs):
+    return [load_round(p) for p in csvs.split(',') if p]
+
+
+stock_rounds, ours_rounds = rounds_of(args.stock), rounds_of(args.ours)
+before_rounds = rounds_of(args.before)
+istock_rounds, iours_rounds = rounds_of(args.icount_stock), rounds_of(args.icount_ours)
+ibefore_rounds = rounds_of(args.icount_before)
 stock, ours = median_rows(stock_rounds), median_rows(ours_rounds)
+before = median_rows(before_rounds)
+istock, iours, ibefore = (median_rows(istock_rounds), median_rows(iours_rounds),
+                          median_rows(ibefore_rounds))
 nrounds = min(len(stock_rounds), len(ours_rounds))
+before_csvs, before_label, calls = args.before, args.before_label, args.calls
 
 
 def per_hit(r):
     """Microseconds a hit adds to a call: probed minus unprobed."""
     return (float(r[4]) - float(r[3])) / 1000.0
+
+
+def insns_per_hit(r):
+    """Instructions a hit adds to a call, from a round booted under icount."""
+    return float(r[4]) - float(r[3])
+
+
+def what_of(key):
+    if key[1] == 'bash_malloc_free':
+        return 'bash loop, probes on libc malloc and free'
+    return key[1] if key[0] == 'hit' else 'return probe on ' + key[1]
 
 
 def ratio_range(key, slow_rounds=None, fast_rounds=None):
@@ -75,23 +104,18 @@ lines.append('Measured %s on %s (%s), both kernels built from the same tree and 
 lines.append('## Hit cost by probed instruction\n')
 lines.append('| first instruction | mode | stock us/hit | ours us/hit | speed-up | per round |')
 lines.append('|---|---|---:|---:|---:|---:|')
-plot = []
 for key, s in stock.items():
     if key[0] != 'hit' or key not in ours:
         continue
     a, b = per_hit(s), per_hit(ours[key])
     lines.append('| %s | %s | %.1f | %.1f | %.2fx | %s |' % (key[1], key[2], a, b,
                  a / b if b > 0 else 0, ratio_range(key)))
-    if key[2] == 'tracefs':
-        plot.append('%s %.2f %.2f' % (key[1], a, b))
 for key, s in stock.items():
     if key[0] == 'ret' and key in ours:
         a, b = per_hit(s), per_hit(ours[key])
         lines.append('| return probe on %s | %s | %.1f | %.1f | %.2fx | %s |' % (key[1], key[2], a, b,
                      a / b, ratio_range(key)))
 if before_csvs:
-    before_rounds = [load_round(p) for p in before_csvs.split(',')]
-    before = median_rows(before_rounds)
     lines.append('\n## Before and after: ours at %s against ours now\n' % before_label)
     lines.append('The same rounds booted a third kernel: ours as it was at that revision, built '
                  'with the same harness and config. Ratios are before/now (above 1: now is '
@@ -102,10 +126,94 @@ if before_csvs:
         if key[0] not in ('hit', 'ret') or key not in ours:
             continue
         a, n = per_hit(b), per_hit(ours[key])
-        what = key[1] if key[0] == 'hit' else 'return probe on ' + key[1]
         lines.append('| %s | %s | %.1f | %.1f | %.2fx | %s |' % (
-            what, key[2], a, n, a / n if n > 0 else 0,
+            what_of(key), key[2], a, n, a / n if n > 0 else 0,
             ratio_range(key, before_rounds, ours_rounds)))
+
+
+def icount_range(key, base_rounds, new_rounds):
+    """Lowest and highest per-round new/base instruction ratio, when there are rounds to pair."""
+    ratios = [insns_per_hit(n[key]) / insns_per_hit(b[key])
+              for b, n in zip(base_rounds, new_rounds)
+              if key in b and key in n and insns_per_hit(b[key]) > 0]
+    return '%.2f-%.2f' % (min(ratios), max(ratios)) if len(ratios) > 1 else '-'
+
+
+if istock and iours:
+    lines.append('\n## Instructions per hit (icount)\n')
+    lines.append('%d round(s) per kernel booted under QEMU\'s icount (`VM_ICOUNT=1`: '
+                 '`-accel tcg,thread=single -icount shift=0,sleep=off`), the same workloads: '
+                 'the guest clock advances one nanosecond per guest instruction, so a time '
+                 'is an instruction count, the same from run to run and whatever the host\'s '
+                 'load. A figure is the instructions a hit adds to a call (probed minus '
+                 'unprobed), median over the rounds; ratios are ours/stock (below 1: ours '
+                 'runs fewer)%s. Instruction counts miss what the trap itself costs the CPU '
+                 '(the time tables above include it). The thread-scaling and memory rows '
+                 'are measured by time only: under icount the vCPUs run one at a time.\n'
+                 % (min(len(istock_rounds), len(iours_rounds)),
+                    ', and before/now for ours at %s' % before_label if ibefore else ''))
+    head = '| probed | mode | stock | ours | ours/stock | per round |'
+    rule = '|---|---|---:|---:|---:|---:|'
+    if ibefore:
+        head += ' ours at %s | now/before |' % before_label.split()[0]
+        rule += '---:|---:|'
+    lines += [head, rule]
+    for key, s in istock.items():
+        if key[0] not in ('hit', 'ret') or key not in iours:
+            continue
+        a, b = insns_per_hit(s), insns_per_hit(iours[key])
+        row = '| %s | %s | %.0f | %.0f | %.2fx | %s |' % (
+            what_of(key), key[2], a, b, b / a if a > 0 else 0,
+            icount_range(key, istock_rounds, iours_rounds))
+        if ibefore:
+            if key in ibefore:
+                c = insns_per_hit(ibefore[key])
+                row += ' %.0f | %.2fx |' % (c, b / c if c > 0 else 0)
+            else:
+                row += ' - | - |'
+        lines.append(row)
+    lines.append('\n| probes on libc, 10 processes | stock add+enable | ours | '
+                 'stock disable+remove | ours | (millions of instructions) |')
+    lines.append('|---:|---:|---:|---:|---:|---|')
+    for key, s in istock.items():
+        if key[0] == 'reg' and key in iours:
+            o = iours[key]
+            lines.append('| %s | %s | %s | %s | %s | add %.2fx, remove %.2fx of stock |' % (
+                key[1], s[2], o[2], s[3], o[3], float(o[2]) / max(float(s[2]), 1),
+                float(o[3]) / max(float(s[3]), 1)))
+
+    for kind in dict.fromkeys(k[1] for k in list(istock) + list(iours) if k[0] == 'prof'):
+        lines.append('\n### Where a hit\'s instructions go: %s, tracefs\n' % kind)
+        lines.append('`perf record -a -e cpu-clock -F 50000` in the guest under icount while '
+                     'the hits program calls the probed function %d times: a sample every '
+                     '20,000 instructions; the share of the program\'s samples (user and kernel) '
+                     'by symbol, the first 20. A sample due while interrupts are off is taken where '
+                     'they come back on: the trap entry and what runs before interrupts are '
+                     'enabled shows in `irqentry_exit_to_user_mode` (or, on a kernel that '
+                     'handles the hit in the trap, in the first function after the enable), '
+                     'the way out after they go off again in the probed user function.\n'
+                     % (5 * int(calls)))
+        lines.append('| stock | % | ours | % |')
+        lines.append('|---|---:|---|---:|')
+        tops = []
+        for rows in (istock, iours):
+            syms = [(float(r[3]), k[2]) for k, r in rows.items() if k[0] == 'prof' and k[1] == kind]
+            tops.append(sorted(syms, reverse=True)[:20])
+        for i in range(max(len(t) for t in tops)):
+            cells = []
+            for t in tops:
+                cells += ['`%s`' % t[i][1], '%.1f' % t[i][0]] if i < len(t) else ['', '']
+            lines.append('| %s |' % ' | '.join(cells))
+
+# The plot: the tracefs hit rows, time and (when measured) instructions.
+plot = []
+for key in dict.fromkeys(list(stock) + list(istock)):
+    if key[0] != 'hit' or key[2] != 'tracefs':
+        continue
+    vals = []
+    for a, b, f in ((stock, ours, per_hit), (istock, iours, insns_per_hit)):
+        vals += ['%.2f' % f(a[key]), '%.2f' % f(b[key])] if key in a and key in b else ['NaN'] * 2
+    plot.append(' '.join([key[1]] + vals))
 lines.append('\n## Threads hitting one probe (nop, tracefs)\n')
 lines.append('| threads | stock hits/s | ours hits/s | ours/stock | ours vs ours 1-thread |')
 lines.append('|---:|---:|---:|---:|---:|')
@@ -145,7 +253,7 @@ if ('mem', 'process') in stock and ('mem', 'process') in ours:
                  '(`[uprobes]`: one page each, plus its bookkeeping) | %s | %s |'
                  % (stock[('mem', 'process')][3], ours[('mem', 'process')][3]))
 lines.append('\n![hit cost by instruction](hits.png)\n')
-with open(md_path, 'w') as f:
+with open(args.md, 'w') as f:
     f.write('\n'.join(lines) + '\n')
-with open(plot_path, 'w') as f:
+with open(args.plot, 'w') as f:
     f.write('\n'.join(plot) + '\n')
