@@ -138,6 +138,7 @@ for n in 1 10 100 1000; do
 	for ((i = 0; i < n; i++)); do
 		echo "p:benchreg/f$i $libc:0x${funcs[$i]}"
 	done >> $T/uprobe_events
+	td=$(ms)
 	# A kernel that refuses one of the probes fails the enable: say so in the figures.
 	enabled=1
 	echo 1 > $T/events/benchreg/enable || enabled=0
@@ -146,7 +147,8 @@ for n in 1 10 100 1000; do
 	echo 0 > $T/events/benchreg/enable
 	echo > $T/uprobe_events
 	t2=$(ms)
-	echo "reg,$n,$((t1 - t0)),$((t2 - t1)),$enabled" >> "$out"
+	# add+enable, disable+remove, enabled, then add (the event definitions) and enable apart
+	echo "reg,$n,$((t1 - t0)),$((t2 - t1)),$enabled,$((td - t0)),$((t1 - td))" >> "$out"
 	echo "reg $n done" >&2
 done
 kill $pids 2>/dev/null

@@ -42,12 +42,30 @@ enum ubp_intent {
 	UBP_RESTORE,		/* the new bytes are the file's own again */
 };
 
-/* What ubp_set_insn() found at the address before it wrote. */
+/* What ubp_set_insn() (each write of ubp_set_insns()) found at the address before it wrote. */
 enum ubp_write_result {
 	UBP_WRITTEN,		/* the bytes were changed */
 	UBP_ALREADY,		/* the address already held the new bytes */
 };
 
+/**
+ * struct ubp_write - one change of the text in a batch for ubp_set_insns()
+ * @vaddr: where
+ * @expect: the bytes that must be there for the change to be made
+ * @insn: the new bytes
+ * @len: length of both
+ * @result: set by ubp_set_insns(): UBP_WRITTEN, UBP_ALREADY or -EBUSY
+ */
+struct ubp_write {
+	unsigned long	vaddr;
+	const void	*expect;
+	const void	*insn;
+	unsigned int	len;
+	int		result;
+};
+
+int ubp_set_insns(struct vm_area_struct *vma, struct ubp_write *writes, unsigned int nr,
+		  enum ubp_intent intent);
 int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *expect,
 		 const void *insn, unsigned int len, enum ubp_intent intent);
 int ubp_read(struct mm_struct *mm, unsigned long vaddr, void *buf, unsigned int len);

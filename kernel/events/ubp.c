@@ -197,14 +197,25 @@ out:
 	return ret;
 }
 
+/* Put the writes of a batch that are still to be made into @kaddr, the page at @addr. */
+static void ubp_apply_writes(void *kaddr, unsigned long addr, const struct ubp_write *writes,
+			     unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (writes[i].result == UBP_WRITTEN)
+			memcpy(kaddr + (writes[i].vaddr - addr), writes[i].insn, writes[i].len);
+}
+
 /*
- * One attempt of ubp_set_insn(): build the page as it is to be, then switch to it,
+ * One attempt of ubp_set_insns(): build the page as it is to be, then switch to it,
  * or give the process the file's page back if that is what the page now is.
  */
-static int ubp_rewrite_page(struct vm_area_struct *vma, unsigned long vaddr,
-			    const void *insn, unsigned int len, enum ubp_intent intent)
+static int ubp_rewrite_page(struct vm_area_struct *vma, unsigned long addr,
+			    const struct ubp_write *writes, unsigned int nr,
+			    enum ubp_intent intent)
 {
-	unsigned long addr = vaddr & PAGE_MASK;
 	struct mm_struct *mm = vma->vm_mm;
 	struct page *old_page;
 	struct folio *copy;
@@ -212,7 +223,7 @@ static int ubp_rewrite_page(struct vm_area_struct *vma, unsigned long vaddr,
 	int ret;
 
 	/* Not FOLL_WRITE: no copy-on-write into a page we would throw away at once. */
-	if (get_user_pages_remote(mm, vaddr, 1, FOLL_FORCE | FOLL_SPLIT_PMD,
+	if (get_user_pages_remote(mm, addr, 1, FOLL_FORCE | FOLL_SPLIT_PMD,
 				  &old_page, NULL) != 1)
 		return -EFAULT;
 	ret = -EFAULT;
@@ -228,7 +239,7 @@ static int ubp_rewrite_page(struct vm_area_struct *vma, unsigned long vaddr,
 		goto put_old;
 	copy_user_highpage(&copy->page, old_page, addr, vma);
 	kaddr = kmap_local_folio(copy, 0);
-	memcpy(kaddr + offset_in_page(vaddr), insn, len);
+	ubp_apply_writes(kaddr, addr, writes, nr);
 	kunmap_local(kaddr);
 	/* Where caches alias, what we wrote must reach the page before anyone maps it. */
 	flush_dcache_folio(copy);
@@ -253,20 +264,98 @@ put_old:
 	return ret;
 }
 
+/*
+ * Decide each write of a batch against what the page holds now: UBP_ALREADY, -EBUSY,
+ * or UBP_WRITTEN for one still to be made. Return how many are to be made, or -errno
+ * when the page cannot be read.
+ */
+static int ubp_check_writes(struct mm_struct *mm, unsigned long addr, struct ubp_write *writes,
+			    unsigned int nr)
+{
+	struct page *page = ubp_get_page(mm, addr, false);
+	unsigned int i, todo = 0;
+	void *kaddr;
+
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	kaddr = kmap_local_page(page);
+	for (i = 0; i < nr; i++) {
+		struct ubp_write *w = &writes[i];
+		const void *now = kaddr + (w->vaddr - addr);
+
+		if (!memcmp(now, w->insn, w->len)) {
+			w->result = UBP_ALREADY;
+		} else if (memcmp(now, w->expect, w->len)) {
+			w->result = -EBUSY;
+		} else {
+			w->result = UBP_WRITTEN;
+			todo++;
+		}
+	}
+	kunmap_local(kaddr);
+	put_page(page);
+	return todo;
+}
+
 /**
- * ubp_set_insn - replace the bytes of an instruction in one process
+ * ubp_set_insns - make several changes to the text of one page of one process at once
+ * @vma: the private file mapping that holds the page; its mm's mmap_lock held for writing
+ * @writes: the changes, each within the same page; ->result is set for each
+ * @nr: how many
+ * @intent: UBP_INSERT when the new bytes are ours (breakpoints, a jump), UBP_RESTORE
+ *	when they are the file's original text coming back
+ *
+ * Each change has the bytes that must be there now (->expect) and the new ones
+ * (->insn): inserting a breakpoint passes the original bytes and the breakpoint,
+ * removing it the other way round. Every change found possible is made in one new
+ * private page (see ubp_switch_page() for why a new one), so a batch costs one page
+ * copy and one TLB flush however many changes it holds; when a restore leaves the page
+ * equal to the file's page, the process gets the file's page back instead.
+ *
+ * Return: 0 with each ->result UBP_WRITTEN, UBP_ALREADY when the new bytes were there
+ * already, or -EBUSY when the bytes were neither (someone else changed this text:
+ * leave it alone); or -errno when the page could not be read or switched, and then
+ * nothing was written.
+ */
+int ubp_set_insns(struct vm_area_struct *vma, struct ubp_write *writes, unsigned int nr,
+		  enum ubp_intent intent)
+{
+	unsigned long addr = writes[0].vaddr & PAGE_MASK;
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned int i;
+	int tries = 0;
+	int ret;
+
+	mmap_assert_write_locked(mm);
+	for (i = 0; i < nr; i++)
+		if (WARN_ON_ONCE(writes[i].len > UBP_MAX_WRITE ||
+				 (writes[i].vaddr & PAGE_MASK) != addr ||
+				 offset_in_page(writes[i].vaddr) + writes[i].len > PAGE_SIZE))
+			return -EINVAL;
+
+	/*
+	 * mmap_lock held for writing keeps every other writer of this text (ptrace,
+	 * another probe) out from this check to the switch below.
+	 */
+	ret = ubp_check_writes(mm, addr, writes, nr);
+	if (ret <= 0)
+		return ret;
+
+	/* Reclaim or migration may move the page between our look and the switch. */
+	do {
+		ret = ubp_rewrite_page(vma, addr, writes, nr, intent);
+	} while (ret == -EAGAIN && ++tries < 4);
+	return ret;
+}
+
+/**
+ * ubp_set_insn - replace the bytes of one instruction in one process
  * @vma: the private file mapping that holds @vaddr; its mm's mmap_lock held for writing
  * @vaddr: the instruction's address
  * @expect: what must be there now for the write to happen (the bytes being replaced)
  * @insn: the new bytes
  * @len: length of both, within one page
- * @intent: UBP_INSERT when @insn is ours (a breakpoint, a jump), UBP_RESTORE when it
- *	is the file's original text coming back
- *
- * Inserting a breakpoint passes the original bytes as @expect and the breakpoint as
- * @insn; removing it, the other way round. The process gets a new private page with
- * the change made (see ubp_switch_page() for why a new one); when a restore leaves
- * the page equal to the file's page, the process gets the file's page back instead.
+ * @intent: as for ubp_set_insns()
  *
  * Return: UBP_WRITTEN, UBP_ALREADY when @insn is there already, -EBUSY when the bytes
  * are neither (someone else changed this text: leave it alone), or another -errno.
@@ -274,33 +363,15 @@ put_old:
 int ubp_set_insn(struct vm_area_struct *vma, unsigned long vaddr, const void *expect,
 		 const void *insn, unsigned int len, enum ubp_intent intent)
 {
-	struct mm_struct *mm = vma->vm_mm;
-	u8 now[UBP_MAX_WRITE];
-	int tries = 0;
-	int ret;
+	struct ubp_write write = {
+		.vaddr	= vaddr,
+		.expect	= expect,
+		.insn	= insn,
+		.len	= len,
+	};
+	int ret = ubp_set_insns(vma, &write, 1, intent);
 
-	mmap_assert_write_locked(mm);
-	if (WARN_ON_ONCE(len > sizeof(now) ||
-			 offset_in_page(vaddr) + len > PAGE_SIZE))
-		return -EINVAL;
-
-	/*
-	 * mmap_lock held for writing keeps every other writer of this text (ptrace,
-	 * another probe) out from this check to the switch below.
-	 */
-	ret = ubp_read(mm, vaddr, now, len);
-	if (ret)
-		return ret;
-	if (!memcmp(now, insn, len))
-		return UBP_ALREADY;
-	if (memcmp(now, expect, len))
-		return -EBUSY;
-
-	/* Reclaim or migration may move the page between our look and the switch. */
-	do {
-		ret = ubp_rewrite_page(vma, vaddr, insn, len, intent);
-	} while (ret == -EAGAIN && ++tries < 4);
-	return ret ? ret : UBP_WRITTEN;
+	return ret ? ret : write.result;
 }
 
 /**

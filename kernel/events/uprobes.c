@@ -27,6 +27,7 @@
 #include <linux/seqlock.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/srcu.h>
 #include <linux/task_work.h>
 #include <linux/ubp.h>
@@ -37,6 +38,7 @@
 /*
  * Lock order, outermost first:
  *   uprobe->register_rwsem
+ *     deferred_sweeps_lock
  *     fork_sweep_sem (write)
  *       mm->mmap_lock
  *         uprobe->analyze_lock
@@ -524,30 +526,99 @@ static void apply_pending_ref_ctrs(struct vm_area_struct *vma)
 	mutex_unlock(&ref_ctr_lock);
 }
 
+/* Most breakpoints that go into one page with one page switch; more take another. */
+#define PAGE_BATCH	16
+
+/*
+ * Put the breakpoints of @nr probes (at most PAGE_BATCH, all at offsets that @vma maps
+ * into one of its pages) into @vma with one page switch. mmap_lock held for writing.
+ * Return: 0, or the first error (an instruction that cannot be probed, no memory);
+ * the breakpoints of the other probes go in all the same.
+ */
+static int install_page_breakpoints(struct vm_area_struct *vma, struct uprobe **probes,
+				    unsigned int nr)
+{
+	static const uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
+	struct ubp_write writes[PAGE_BATCH];
+	struct uprobe *going_in[PAGE_BATCH];
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned int i, n = 0;
+	int err = 0, ret;
+
+	for (i = 0; i < nr; i++) {
+		unsigned long vaddr = user_addr_of(vma, probes[i]->offset);
+
+		ret = analyze_uprobe(probes[i], mm, vaddr);
+		if (ret) {
+			err = err ?: ret;
+			continue;
+		}
+		going_in[n] = probes[i];
+		writes[n++] = (struct ubp_write){
+			.vaddr	= vaddr,
+			.expect	= probes[i]->arch.insn,
+			.insn	= &swbp,
+			.len	= UPROBE_SWBP_INSN_SIZE,
+		};
+	}
+	if (!n)
+		return err;
+	/* Before the breakpoints can be hit: it tells the int3 hook to look at us. */
+	set_bit(MMF_HAS_UPROBES, &mm->flags);
+	ret = ubp_set_insns(vma, writes, n, UBP_INSERT);
+	if (ret)
+		return err ?: ret;
+	for (i = 0; i < n; i++) {
+		if (writes[i].result == UBP_WRITTEN && going_in[i]->ref_ctr_offset)
+			update_ref_ctr(going_in[i], mm, 1);
+		/* -EBUSY: the process changed this text itself, not ours to touch. */
+		if (writes[i].result == -EBUSY)
+			pr_debug("uprobe: %s[%d] text at %#lx differs from its file, not probed\n",
+				 current->comm, task_pid_nr(current), writes[i].vaddr);
+	}
+	return err;
+}
+
 /* Put the breakpoint of @uprobe into @vma at @vaddr. mmap_lock held for writing. */
 static int install_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 			      unsigned long vaddr)
 {
-	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
-	struct mm_struct *mm = vma->vm_mm;
-	int ret;
+	WARN_ON_ONCE(user_addr_of(vma, uprobe->offset) != vaddr);
+	return install_page_breakpoints(vma, &uprobe, 1);
+}
 
-	ret = analyze_uprobe(uprobe, mm, vaddr);
-	if (ret)
-		return ret;
-	/* Before the breakpoint can be hit: it tells the int3 hook to look at us. */
-	set_bit(MMF_HAS_UPROBES, &mm->flags);
-	ret = ubp_set_insn(vma, vaddr, uprobe->arch.insn, &swbp, UPROBE_SWBP_INSN_SIZE,
-			   UBP_INSERT);
-	if (ret == UBP_WRITTEN && uprobe->ref_ctr_offset)
-		update_ref_ctr(uprobe, mm, 1);
-	if (ret == -EBUSY) {
-		/* The process changed this text itself: not ours to touch. */
-		pr_debug("uprobe: %s[%d] text at %#lx differs from its file, not probed\n",
-			 current->comm, task_pid_nr(current), vaddr);
-		ret = 0;
-	}
-	return ret < 0 ? ret : 0;
+/*
+ * Breakpoints on their way into one VMA, gathered page by page: each page's go in with
+ * one page switch. mmap_lock held for writing from the first add to the last flush.
+ */
+struct page_batch {
+	struct vm_area_struct	*vma;
+	unsigned int		nr;
+	bool			put;	/* drop each probe's reference once it is in */
+	int			err;	/* the first error */
+	struct uprobe		*probes[PAGE_BATCH];
+};
+
+static void page_batch_flush(struct page_batch *b)
+{
+	int err;
+
+	if (!b->nr)
+		return;
+	err = install_page_breakpoints(b->vma, b->probes, b->nr);
+	b->err = b->err ?: err;
+	while (b->put && b->nr)
+		uprobe_release(b->probes[--b->nr]);
+	b->nr = 0;
+}
+
+/* Add @uprobe, whose offset @b->vma maps; probes come in order of offset. */
+static void page_batch_add(struct page_batch *b, struct uprobe *uprobe)
+{
+	if (b->nr == PAGE_BATCH ||
+	    (b->nr && (b->probes[0]->offset ^ uprobe->offset) >> PAGE_SHIFT))
+		page_batch_flush(b);
+	b->probes[b->nr++] = uprobe;
 }
 
 /* Take the breakpoint of @uprobe out of @vma at @vaddr. mmap_lock held for writing. */
@@ -629,13 +700,14 @@ struct probe_site {
 };
 
 /*
- * Every mapping of the probe's file that covers its offset. The i_mmap lock can't
- * be held across allocation, so count, allocate, and try again if the count grew.
+ * Every mapping of @inode that covers a page of [@first, @last], each with the address
+ * there of file offset @offset (meaningful where the mapping covers that offset). The i_mmap lock can't be held across allocation, so
+ * count, allocate, and try again if the count grew.
  */
-static struct probe_site *collect_sites(struct uprobe *uprobe, bool adding, int *nr)
+static struct probe_site *collect_sites(struct inode *inode, pgoff_t first, pgoff_t last,
+					loff_t offset, bool adding, int *nr)
 {
-	struct address_space *mapping = uprobe->inode->i_mapping;
-	pgoff_t pgoff = uprobe->offset >> PAGE_SHIFT;
+	struct address_space *mapping = inode->i_mapping;
 	struct probe_site *sites = NULL;
 	struct vm_area_struct *vma;
 	int room = 0, n;
@@ -643,12 +715,12 @@ static struct probe_site *collect_sites(struct uprobe *uprobe, bool adding, int 
 	for (;;) {
 		n = 0;
 		i_mmap_lock_read(mapping);
-		vma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {
+		vma_interval_tree_foreach(vma, &mapping->i_mmap, first, last) {
 			if (!vma_can_carry_breakpoint(vma, adding))
 				continue;
 			if (n < room && mmget_not_zero(vma->vm_mm)) {
 				sites[n].mm = vma->vm_mm;
-				sites[n].vaddr = user_addr_of(vma, uprobe->offset);
+				sites[n].vaddr = user_addr_of(vma, offset);
 			} else if (n < room) {
 				continue;	/* an mm on its way out */
 			}
@@ -681,7 +753,8 @@ static int sweep_breakpoints(struct uprobe *uprobe, struct uprobe_consumer *uc, 
 
 	lockdep_assert_held_write(&uprobe->register_rwsem);
 	percpu_down_write(&fork_sweep_sem);
-	sites = collect_sites(uprobe, adding, &nr);
+	sites = collect_sites(uprobe->inode, uprobe->offset >> PAGE_SHIFT,
+			      uprobe->offset >> PAGE_SHIFT, uprobe->offset, adding, &nr);
 	if (IS_ERR(sites)) {
 		percpu_up_write(&fork_sweep_sem);
 		return PTR_ERR(sites);
@@ -714,6 +787,253 @@ next:
 	kfree(sites);
 	percpu_up_write(&fork_sweep_sem);
 	return err;
+}
+
+/*
+ * Registrations put off to the end of the system call.
+ *
+ * Enabling a group of trace events registers one probe after another, each of which
+ * would sweep the file's mappings and switch a page per mm for its one breakpoint:
+ * 1000 probes on a library mapped by 10 processes made 10000 page copies, one mmap_lock
+ * round each. A registration by a user task instead analyzes its instruction at once
+ * (so that a probe that cannot go in still fails the registration) and leaves the
+ * breakpoints to the task's way back to user space, where task work puts in what all
+ * of the system call's registrations owe: one walk of each file's mappings, one
+ * mmap_lock per mm and one page switch per page of each mm for all the probes on it.
+ * The caller's system call returns only after that, as it did after the sweeps.
+ *
+ * Nothing is lost in between: the consumer is on the probe's list from the start, so
+ * a new mapping gets the breakpoint from uprobe_mmap(); each mm's breakpoints go in
+ * under its mmap_lock held for writing, after checking that the probe is still in the
+ * tree and still wanted there, which orders them against a removal sweep (it takes
+ * the consumer off the list before it takes that lock) as a synchronous sweep is.
+ * Unlike a synchronous sweep, an error while putting a breakpoint into one mm (no
+ * memory) does not fail the registration: that mm goes without, as a mapping that
+ * uprobe_mmap() cannot probe does.
+ *
+ * Kernel threads, io_uring workers and exiting tasks, which may not come back to user
+ * space, sweep at once.
+ */
+struct deferred_sweep {
+	struct list_head	node;		/* in deferred_sweeps */
+	struct task_struct	*task;		/* whose return to user space does the work */
+	struct callback_head	work;
+	unsigned int		nr;
+	unsigned int		room;
+	struct uprobe		**probes;	/* each with a reference */
+};
+
+/* The tasks' batches not yet swept, found by their task. */
+static DEFINE_MUTEX(deferred_sweeps_lock);
+static LIST_HEAD(deferred_sweeps);
+
+static int uprobe_order(const void *a, const void *b)
+{
+	const struct uprobe *x = *(const struct uprobe **)a;
+	const struct uprobe *y = *(const struct uprobe **)b;
+
+	return uprobe_cmp(x->inode, x->offset, y);
+}
+
+/*
+ * Put the breakpoints of @probes (@nr of them, of one file, in order of offset, no
+ * probe twice) into @mm, in each of its mappings of the file. mmap_lock held for writing.
+ */
+static void deferred_sweep_mm(struct mm_struct *mm, struct uprobe **probes, unsigned int nr)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct inode *inode = probes[0]->inode;
+	struct vm_area_struct *vma;
+
+	for_each_vma(vmi, vma) {
+		struct page_batch batch = { .vma = vma };
+		loff_t start = vma_file_start(vma);
+		loff_t end = start + (loff_t)(vma->vm_end - vma->vm_start);
+		unsigned int i;
+
+		if (!vma_can_carry_breakpoint(vma, true) || file_inode(vma->vm_file) != inode)
+			continue;
+		for (i = 0; i < nr; i++) {
+			struct uprobe *u = probes[i];
+
+			if (u->offset < start || u->offset >= end)
+				continue;
+			/* Unregistered meanwhile, or not for this mm: see above. */
+			if (uprobe_in_tree(u) && uprobe_wants(u, mm))
+				page_batch_add(&batch, u);
+		}
+		page_batch_flush(&batch);
+	}
+}
+
+/* Sweep the mappings of one file for @probes (as for deferred_sweep_mm()). */
+static void deferred_sweep_file(struct uprobe **probes, unsigned int nr)
+{
+	struct probe_site *sites;
+	int i, j, nr_sites = 0;
+
+	sites = collect_sites(probes[0]->inode, probes[0]->offset >> PAGE_SHIFT,
+			      probes[nr - 1]->offset >> PAGE_SHIFT, probes[0]->offset, true,
+			      &nr_sites);
+	if (IS_ERR(sites))
+		return;
+	for (i = 0; i < nr_sites; i++) {
+		struct mm_struct *mm = sites[i].mm;
+
+		/* An mm with two mappings of the file comes twice: once is enough. */
+		for (j = 0; j < i && sites[j].mm != mm; j++)
+			;
+		if (j == i) {
+			mmap_write_lock(mm);
+			/* An mm the OOM reaper is tearing down is left alone. */
+			if (!check_stable_address_space(mm))
+				deferred_sweep_mm(mm, probes, nr);
+			mmap_write_unlock(mm);
+		}
+	}
+	for (i = 0; i < nr_sites; i++)
+		mmput(sites[i].mm);
+	kfree(sites);
+}
+
+/* Task work: the current task's registrations of its last system call, swept at once. */
+static void deferred_sweep_run(struct callback_head *work)
+{
+	struct deferred_sweep *ds = container_of(work, struct deferred_sweep, work);
+	unsigned int i, j, n = 0;
+
+	mutex_lock(&deferred_sweeps_lock);
+	list_del(&ds->node);
+	mutex_unlock(&deferred_sweeps_lock);
+
+	sort(ds->probes, ds->nr, sizeof(*ds->probes), uprobe_order, NULL);
+	/* The same probe twice (two consumers of it registered) is swept once. */
+	for (i = 0; i < ds->nr; i++) {
+		if (n && ds->probes[n - 1] == ds->probes[i])
+			uprobe_release(ds->probes[i]);
+		else
+			ds->probes[n++] = ds->probes[i];
+	}
+
+	/* As for any sweep: a fork copies an mm before it or after it. */
+	percpu_down_write(&fork_sweep_sem);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && ds->probes[j]->inode == ds->probes[i]->inode; j++)
+			;
+		deferred_sweep_file(ds->probes + i, j - i);
+	}
+	percpu_up_write(&fork_sweep_sem);
+
+	for (i = 0; i < n; i++)
+		uprobe_release(ds->probes[i]);
+	kvfree(ds->probes);
+	kfree(ds);
+}
+
+/* The current task's batch, made (and its task work queued) if it has none. */
+static struct deferred_sweep *current_deferred_sweep(void)
+{
+	struct deferred_sweep *ds;
+
+	lockdep_assert_held(&deferred_sweeps_lock);
+	list_for_each_entry(ds, &deferred_sweeps, node)
+		if (ds->task == current)
+			return ds;
+	ds = kzalloc(sizeof(*ds), GFP_KERNEL);
+	if (!ds)
+		return NULL;
+	ds->task = current;
+	init_task_work(&ds->work, deferred_sweep_run);
+	if (task_work_add(current, &ds->work, TWA_RESUME)) {
+		kfree(ds);	/* exiting: no way back to user space */
+		return NULL;
+	}
+	list_add(&ds->node, &deferred_sweeps);
+	return ds;
+}
+
+/* Add @uprobe, with a new reference, to the current task's batch. */
+static bool defer_sweep(struct uprobe *uprobe)
+{
+	struct deferred_sweep *ds;
+	bool deferred = false;
+
+	mutex_lock(&deferred_sweeps_lock);
+	ds = current_deferred_sweep();
+	if (ds && ds->nr == ds->room) {
+		unsigned int room = max(2 * ds->room, 16U);
+		struct uprobe **probes;
+
+		probes = kvrealloc(ds->probes, room * sizeof(*probes), GFP_KERNEL);
+		if (probes) {
+			ds->probes = probes;
+			ds->room = room;
+		}
+	}
+	if (ds && ds->nr < ds->room) {
+		ds->probes[ds->nr++] = uprobe_hold(uprobe);
+		deferred = true;
+	}
+	mutex_unlock(&deferred_sweeps_lock);
+	return deferred;
+}
+
+/*
+ * Analyze the instruction of @uprobe with the first mm that maps it and that @uc
+ * wants, as the sweep's first install would. Return: 1 when no such mm maps it now
+ * (nothing to sweep), 0 when it can be probed, or -errno as install_breakpoint() would
+ * have failed.
+ */
+static int analyze_in_first_mm(struct uprobe *uprobe, struct uprobe_consumer *uc)
+{
+	struct address_space *mapping = uprobe->inode->i_mapping;
+	pgoff_t pgoff = uprobe->offset >> PAGE_SHIFT;
+	struct mm_struct *mm = NULL;
+	struct vm_area_struct *vma;
+	unsigned long vaddr = 0;
+	int err = 0;
+
+	i_mmap_lock_read(mapping);
+	vma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {
+		if (vma_can_carry_breakpoint(vma, true) && consumer_wants(uc, vma->vm_mm) &&
+		    mmget_not_zero(vma->vm_mm)) {
+			mm = vma->vm_mm;
+			vaddr = user_addr_of(vma, uprobe->offset);
+			break;
+		}
+	}
+	i_mmap_unlock_read(mapping);
+	if (!mm)
+		return 1;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, vaddr);
+	/* Mapped elsewhere meanwhile: the sweep's first install analyzes it then. */
+	if (vma && vma_can_carry_breakpoint(vma, true) &&
+	    file_inode(vma->vm_file) == uprobe->inode &&
+	    file_offset_of(vma, vaddr) == uprobe->offset)
+		err = analyze_uprobe(uprobe, mm, vaddr);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return err;
+}
+
+/*
+ * The sweep that adds a registration's consumer @uc: at once, or, for a user task,
+ * at the end of its system call (see struct deferred_sweep).
+ */
+static int sweep_new_consumer(struct uprobe *uprobe, struct uprobe_consumer *uc)
+{
+	int err;
+
+	if (current->flags & (PF_KTHREAD | PF_IO_WORKER | PF_EXITING))
+		return sweep_breakpoints(uprobe, uc, true);
+	err = analyze_in_first_mm(uprobe, uc);
+	if (err)
+		return err > 0 ? 0 : err;
+	if (!defer_sweep(uprobe))
+		return sweep_breakpoints(uprobe, uc, true);
+	return 0;
 }
 
 /**
@@ -763,7 +1083,7 @@ struct uprobe *uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ct
 
 	/* Visible to uprobe_mmap() before the sweep looks at existing mappings. */
 	list_add_rcu(&uc->cons_node, &uprobe->consumers);
-	err = sweep_breakpoints(uprobe, uc, true);
+	err = sweep_new_consumer(uprobe, uc);
 	if (err) {
 		list_del_rcu(&uc->cons_node);
 		sweep_breakpoints(uprobe, uc, false);
@@ -847,6 +1167,7 @@ EXPORT_SYMBOL_GPL(uprobe_unregister_sync);
  */
 int uprobe_mmap(struct vm_area_struct *vma)
 {
+	struct page_batch batch = { .vma = vma, .put = true };
 	loff_t pos, end;
 	struct inode *inode;
 	struct uprobe *u;
@@ -867,9 +1188,11 @@ int uprobe_mmap(struct vm_area_struct *vma)
 	end = pos + (vma->vm_end - vma->vm_start);
 	while ((u = next_uprobe_in(inode, &pos, end))) {
 		if (uprobe_wants(u, vma->vm_mm))
-			install_breakpoint(u, vma, user_addr_of(vma, u->offset));
-		uprobe_release(u);
+			page_batch_add(&batch, u);
+		else
+			uprobe_release(u);
 	}
+	page_batch_flush(&batch);
 	return 0;
 }
 
