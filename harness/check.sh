@@ -3,6 +3,7 @@
 # make check: build the kernel and the tests, run every suite in one guest, count.
 # SUITES="selftests ftrace perf" picks suites; SUITES=stress is make stress.
 . "$(dirname "$0")/lib.sh"
+need_qemu
 
 # First, in seconds and before any kernel is built: the x86 analysis and emulations on
 # the host (tools/testing/selftests/uprobes/x86_analysis.c), one result per case.

@@ -24,7 +24,7 @@ if [ -n "$GUEST_DEBS" ]; then
 	GUEST_ROOT=$BUILD/root-$ARCH
 	GUEST_INIT=/guest-init
 fi
-# An unpacked cross toolchain (deb_unpack in build.sh) comes first in PATH.
+# An unpacked cross toolchain (cross_setup, below) comes first in PATH.
 CROSS_DIR=$BUILD/cross-$ARCH
 if [ -n "$CROSS_DEBS" ]; then
 	export PATH=$CROSS_DIR/usr/bin:$PATH
@@ -92,4 +92,64 @@ deb_unpack()
 	done
 	rm -rf "$debs"
 	echo "$want" > "$dir/.debs"
+}
+
+# cross_setup: the arch's cross toolchain (CROSS_DEBS) unpacked into CROSS_DIR and made
+# usable from there. Call it holding BUILD_LOCK: a kernel build of this worktree may be
+# using the toolchain.
+cross_setup()
+{
+	local target_include h f
+	[ -n "$CROSS_DEBS" ] || return 0
+	deb_unpack "$CROSS_DIR" $CROSS_DEBS
+	# Debian names the driver by its version; the kernel wants $(CROSS_COMPILE)gcc.
+	ln -sf "$(basename "$(ls "$CROSS_DIR/usr/bin/${CROSS_COMPILE}"gcc-[0-9]* | head -1)")" \
+		"$CROSS_DIR/usr/bin/${CROSS_COMPILE}gcc"
+	# The tests' <sys/sdt.h>, where the cross compiler looks for headers.
+	target_include=$(echo "$CROSS_DIR"/usr/*-linux-gnu*/include)
+	for h in "$CROSS_DIR"/usr/include/*/sys/sdt*.h; do
+		[ -e "$h" ] && ln -sf "$h" "$target_include/sys/"
+	done
+	# libc.so and friends are linker scripts naming the libraries by their installed
+	# paths: make them name the unpacked ones (once: those no longer start /usr/).
+	for f in "$CROSS_DIR"/usr/*-linux-gnu*/lib/*.so; do
+		if grep -qs 'GNU ld script' "$f"; then
+			sed -i "s#\([( ]\)/usr/#\1$CROSS_DIR/usr/#g" "$f"
+		fi
+	done
+}
+
+# need_qemu: an arch that arch.sh only compiles (no QEMU settings) cannot be booted.
+need_qemu()
+{
+	[ -n "$QEMU" ] || die "ARCH=$ARCH is compile-only: it has no QEMU setup" \
+		"(harness/arch.sh); 'make arches ARCHES=$ARCH' builds it"
+}
+
+# kmake ARGS...: make in the variant's tree with objects in OBJ, for the arch, its
+# compiler through ccache.
+kmake()
+{
+	make -C "$SRC" O="$OBJ" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		CC="ccache $KCC" $KMAKE_FLAGS "$@"
+}
+
+# kconfigure FRAGMENTS...: OBJ/.config is tinyconfig with the fragments merged over it,
+# made again only when the fragments change. An option they set to y that did not
+# stick (a dependency missing on this arch) is named on stderr.
+kconfigure()
+{
+	local stamp opt
+	stamp=$(cat "$@" | sha1sum | cut -c1-16)
+	[ "$(cat "$OBJ/.fragments" 2>/dev/null)" != "$stamp" ] || return 0
+	step "configuring ${OBJ##*/}"
+	mkdir -p "$OBJ"
+	kmake -s tinyconfig >/dev/null
+	(cd "$SRC" && ARCH=$KARCH scripts/kconfig/merge_config.sh -m -O "$OBJ" \
+		"$OBJ/.config" "$@" >/dev/null)
+	kmake -s olddefconfig >/dev/null
+	for opt in $(grep -h '^CONFIG_.*=y' "$@" | cut -d= -f1); do
+		grep -q "^$opt=y" "$OBJ/.config" || echo "warning: $opt=y did not stick" >&2
+	done
+	echo "$stamp" > "$OBJ/.fragments"
 }

@@ -6,6 +6,7 @@
 # VM_TIMEOUT seconds is killed; a kernel oops, BUG, WARNING, KASAN, KFENCE or lockdep
 # report, an RCU stall, a soft lockup or a hung task in the guest log fails the run.
 . "$(dirname "$0")/lib.sh"
+need_qemu
 
 # VM_KERNEL: another image booted the same way (make bench's BENCH_BEFORE kernel).
 kernel=${VM_KERNEL:-$OBJ/$KIMAGE}
