@@ -11,7 +11,10 @@
 #   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
 #                             1000 fuzzed lines per second of it, FUZZ_SEED to replay a run)
 #   make perf                 perf from the tree's tools/perf, into build/perf/perf
-# Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc
+#   make arches               compile our uprobes for every arch that has them, without
+#                             booting: one line per arch in build/arches.txt (ARCHES='arm
+#                             mips' picks some; ARCHES_OBJS=1 builds only our objects)
+# Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc|arm64 (booted and tested)
 ARCH ?= x86_64
 KERNEL ?= ours
 DEBUG ?= 0
@@ -19,7 +22,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree perf vm-run shell run check stress bench probe-coverage clean
+.PHONY: all deps build tree perf vm-run shell run check stress bench probe-coverage arches clean
 all: build
 
 deps:
@@ -55,6 +58,9 @@ bench: deps
 
 probe-coverage: deps
 	@$(H)/bench/coverage.sh
+
+arches: deps
+	@$(H)/arches.sh
 
 clean:
 	rm -rf build/obj build/vm
