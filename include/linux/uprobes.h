@@ -169,6 +169,7 @@ struct uprobe *uprobe_register(struct inode *inode, loff_t offset, loff_t ref_ct
 int uprobe_apply(struct uprobe *uprobe, struct uprobe_consumer *uc, bool add);
 void uprobe_unregister_nosync(struct uprobe *uprobe, struct uprobe_consumer *uc);
 void uprobe_unregister_sync(void);
+void uprobe_wait_installed(struct uprobe *uprobe);
 int uprobe_mmap(struct vm_area_struct *vma);
 void uprobe_munmap(struct vm_area_struct *vma, unsigned long start, unsigned long end);
 void uprobe_start_dup_mmap(void);
@@ -201,6 +202,7 @@ int uprobe_post_sstep_notifier(struct pt_regs *regs);
  */
 bool is_swbp_insn(uprobe_opcode_t *insn);
 bool is_trap_insn(uprobe_opcode_t *insn);
+uprobe_opcode_t arch_uprobe_swbp_insn(struct arch_uprobe *aup);
 int arch_uprobe_analyze_insn(struct arch_uprobe *aup, struct mm_struct *mm,
 			     unsigned long addr);
 int arch_uprobe_pre_xol(struct arch_uprobe *aup, struct pt_regs *regs);
@@ -260,6 +262,7 @@ static inline void uprobe_start_dup_mmap(void) { }
 static inline void uprobe_unregister_nosync(struct uprobe *uprobe,
 					    struct uprobe_consumer *uc) { }
 static inline void uprobe_unregister_sync(void) { }
+static inline void uprobe_wait_installed(struct uprobe *uprobe) { }
 static inline void uprobes_init(void) { }
 #endif /* !CONFIG_UPROBES */
 #endif /* _LINUX_UPROBES_H */

@@ -26,7 +26,7 @@
 
 #define XOL_SLOTS	(PAGE_SIZE / UPROBE_XOL_SLOT_BYTES)
 
-/* Most bytes one ubp_set_insn() changes: a breakpoint, or the rest of a jump. */
+/* Most bytes one write of ubp_set_insns() changes: a breakpoint, or the rest of a jump. */
 #define UBP_MAX_WRITE	16
 
 /**
@@ -300,8 +300,9 @@ static int ubp_check_writes(struct mm_struct *mm, unsigned long addr, struct ubp
 /**
  * ubp_set_insns - make several changes to the text of one page of one process at once
  * @vma: the private file mapping that holds the page; its mm's mmap_lock held for writing
- * @writes: the changes, each within the same page; ->result is set for each
- * @nr: how many
+ * @writes: the changes, each within the same page and none overlapping another;
+ *	->result is set for each
+ * @nr: how many, at least one
  * @intent: UBP_INSERT when the new bytes are ours (breakpoints, a jump), UBP_RESTORE
  *	when they are the file's original text coming back
  *
@@ -315,36 +316,53 @@ static int ubp_check_writes(struct mm_struct *mm, unsigned long addr, struct ubp
  * Return: 0 with each ->result UBP_WRITTEN, UBP_ALREADY when the new bytes were there
  * already, or -EBUSY when the bytes were neither (someone else changed this text:
  * leave it alone); or -errno when the page could not be read or switched, and then
- * nothing was written.
+ * nothing was written and each ->result is that -errno.
  */
 int ubp_set_insns(struct vm_area_struct *vma, struct ubp_write *writes, unsigned int nr,
 		  enum ubp_intent intent)
 {
-	unsigned long addr = writes[0].vaddr & PAGE_MASK;
 	struct mm_struct *mm = vma->vm_mm;
-	unsigned int i;
+	unsigned long addr;
+	unsigned int i, j;
 	int tries = 0;
 	int ret;
 
 	mmap_assert_write_locked(mm);
-	for (i = 0; i < nr; i++)
-		if (WARN_ON_ONCE(writes[i].len > UBP_MAX_WRITE ||
-				 (writes[i].vaddr & PAGE_MASK) != addr ||
-				 offset_in_page(writes[i].vaddr) + writes[i].len > PAGE_SIZE))
+	if (!nr)
+		return 0;
+	addr = writes[0].vaddr & PAGE_MASK;
+	for (i = 0; i < nr; i++) {
+		struct ubp_write *w = &writes[i];
+
+		if (WARN_ON_ONCE(w->len > UBP_MAX_WRITE || (w->vaddr & PAGE_MASK) != addr ||
+				 offset_in_page(w->vaddr) + w->len > PAGE_SIZE))
 			return -EINVAL;
+		/*
+		 * Each write is checked against the page as it was: one overlapping
+		 * another would be checked against bytes the other changes.
+		 */
+		for (j = 0; j < i; j++)
+			if (WARN_ON_ONCE(w->vaddr < writes[j].vaddr + writes[j].len &&
+					 writes[j].vaddr < w->vaddr + w->len))
+				return -EINVAL;
+	}
 
 	/*
 	 * mmap_lock held for writing keeps every other writer of this text (ptrace,
 	 * another probe) out from this check to the switch below.
 	 */
 	ret = ubp_check_writes(mm, addr, writes, nr);
-	if (ret <= 0)
-		return ret;
+	if (!ret)
+		return 0;	/* nothing to change */
 
 	/* Reclaim or migration may move the page between our look and the switch. */
-	do {
+	while (ret > 0) {
 		ret = ubp_rewrite_page(vma, addr, writes, nr, intent);
-	} while (ret == -EAGAIN && ++tries < 4);
+		if (ret != -EAGAIN || ++tries == 4)
+			break;
+	}
+	for (i = 0; ret && i < nr; i++)
+		writes[i].result = ret;
 	return ret;
 }
 

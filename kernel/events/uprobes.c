@@ -30,6 +30,7 @@
 #include <linux/sort.h>
 #include <linux/srcu.h>
 #include <linux/task_work.h>
+#include <linux/wait_bit.h>
 #include <linux/ubp.h>
 #include <linux/uprobes.h>
 
@@ -381,10 +382,10 @@ static int analyze_uprobe(struct uprobe *uprobe, struct mm_struct *mm, unsigned 
 		err = uprobe->analyze_err;
 		goto out_unlock;
 	}
-	err = read_insn_from_file(uprobe, uprobe->arch.insn, sizeof(uprobe->arch.insn));
+	err = read_insn_from_file(uprobe, &uprobe->arch.insn, sizeof(uprobe->arch.insn));
 	if (err)
 		goto out_unlock;
-	if (is_trap_insn((uprobe_opcode_t *)uprobe->arch.insn))
+	if (is_trap_insn((uprobe_opcode_t *)&uprobe->arch.insn))
 		err = -ENOTSUPP;
 	else
 		err = arch_uprobe_analyze_insn(&uprobe->arch, mm, vaddr);
@@ -533,12 +534,13 @@ static void apply_pending_ref_ctrs(struct vm_area_struct *vma)
  * Put the breakpoints of @nr probes (at most PAGE_BATCH, all at offsets that @vma maps
  * into one of its pages) into @vma with one page switch. mmap_lock held for writing.
  * Return: 0, or the first error (an instruction that cannot be probed, no memory);
- * the breakpoints of the other probes go in all the same.
+ * the breakpoints of the other probes go in all the same, unless the page itself
+ * could not be read or rewritten.
  */
 static int install_page_breakpoints(struct vm_area_struct *vma, struct uprobe **probes,
 				    unsigned int nr)
 {
-	static const uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
+	uprobe_opcode_t swbp[PAGE_BATCH];
 	struct ubp_write writes[PAGE_BATCH];
 	struct uprobe *going_in[PAGE_BATCH];
 	struct mm_struct *mm = vma->vm_mm;
@@ -554,12 +556,14 @@ static int install_page_breakpoints(struct vm_area_struct *vma, struct uprobe **
 			continue;
 		}
 		going_in[n] = probes[i];
-		writes[n++] = (struct ubp_write){
+		swbp[n] = arch_uprobe_swbp_insn(&probes[i]->arch);
+		writes[n] = (struct ubp_write){
 			.vaddr	= vaddr,
-			.expect	= probes[i]->arch.insn,
-			.insn	= &swbp,
+			.expect	= &probes[i]->arch.insn,
+			.insn	= &swbp[n],
 			.len	= UPROBE_SWBP_INSN_SIZE,
 		};
+		n++;
 	}
 	if (!n)
 		return err;
@@ -573,8 +577,8 @@ static int install_page_breakpoints(struct vm_area_struct *vma, struct uprobe **
 			update_ref_ctr(going_in[i], mm, 1);
 		/* -EBUSY: the process changed this text itself, not ours to touch. */
 		if (writes[i].result == -EBUSY)
-			pr_debug("uprobe: %s[%d] text at %#lx differs from its file, not probed\n",
-				 current->comm, task_pid_nr(current), writes[i].vaddr);
+			pr_debug("uprobe: %pD: text at %#lx differs from the file in a process, not probed\n",
+				 vma->vm_file, writes[i].vaddr);
 	}
 	return err;
 }
@@ -625,7 +629,7 @@ static void page_batch_add(struct page_batch *b, struct uprobe *uprobe)
 static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 			      unsigned long vaddr)
 {
-	uprobe_opcode_t swbp = UPROBE_SWBP_INSN;
+	uprobe_opcode_t swbp = arch_uprobe_swbp_insn(&uprobe->arch);
 	int ret;
 
 	if (!uprobe_ready(uprobe))
@@ -633,7 +637,7 @@ static void remove_breakpoint(struct uprobe *uprobe, struct vm_area_struct *vma,
 	/* An optimized site becomes a breakpoint again first: then it comes out as usual. */
 	if (ubp_has_stubs(vma->vm_mm))
 		arch_uprobe_unoptimize(&uprobe->arch, vma, vaddr);
-	ret = ubp_set_insn(vma, vaddr, &swbp, uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE,
+	ret = ubp_set_insn(vma, vaddr, &swbp, &uprobe->arch.insn, UPROBE_SWBP_INSN_SIZE,
 			   UBP_RESTORE);
 	if (ret != UBP_WRITTEN)
 		return;
@@ -701,8 +705,9 @@ struct probe_site {
 
 /*
  * Every mapping of @inode that covers a page of [@first, @last], each with the address
- * there of file offset @offset (meaningful where the mapping covers that offset). The i_mmap lock can't be held across allocation, so
- * count, allocate, and try again if the count grew.
+ * there of file offset @offset (meaningful where the mapping covers that offset).
+ * The i_mmap lock can't be held across allocation, so count, allocate, and try again
+ * if the count grew.
  */
 static struct probe_site *collect_sites(struct inode *inode, pgoff_t first, pgoff_t last,
 					loff_t offset, bool adding, int *nr)
@@ -799,20 +804,24 @@ next:
  * (so that a probe that cannot go in still fails the registration) and leaves the
  * breakpoints to the task's way back to user space, where task work puts in what all
  * of the system call's registrations owe: one walk of each file's mappings, one
- * mmap_lock per mm and one page switch per page of each mm for all the probes on it.
- * The caller's system call returns only after that, as it did after the sweeps.
+ * mmap_lock per mm and file, and one page switch per page of each mm for the probes
+ * on it (per PAGE_BATCH of them). The caller's system call returns to user space only
+ * after that, as it did after the sweeps. Another task that finds the probe already
+ * registered (a second tracefs instance enabling the event) waits for the breakpoints
+ * in uprobe_wait_installed().
  *
  * Nothing is lost in between: the consumer is on the probe's list from the start, so
  * a new mapping gets the breakpoint from uprobe_mmap(); each mm's breakpoints go in
- * under its mmap_lock held for writing, after checking that the probe is still in the
- * tree and still wanted there, which orders them against a removal sweep (it takes
- * the consumer off the list before it takes that lock) as a synchronous sweep is.
+ * under its mmap_lock held for writing, after checking that the probe is still wanted
+ * there, which orders them against a removal sweep (it takes the consumer off the
+ * list before it takes that lock) as a synchronous sweep is.
  * Unlike a synchronous sweep, an error while putting a breakpoint into one mm (no
- * memory) does not fail the registration: that mm goes without, as a mapping that
- * uprobe_mmap() cannot probe does.
+ * memory, a page that can no longer be read) does not fail the registration: that mm
+ * goes without, as a mapping that uprobe_mmap() cannot probe does, and the kernel log
+ * says so.
  *
- * Kernel threads, io_uring workers and exiting tasks, which may not come back to user
- * space, sweep at once.
+ * Kernel threads, user workers (io_uring, vhost) and exiting tasks, which may not come
+ * back to user space, sweep at once.
  */
 struct deferred_sweep {
 	struct list_head	node;		/* in deferred_sweeps */
@@ -832,7 +841,23 @@ static int uprobe_order(const void *a, const void *b)
 	const struct uprobe *x = *(const struct uprobe **)a;
 	const struct uprobe *y = *(const struct uprobe **)b;
 
-	return uprobe_cmp(x->inode, x->offset, y);
+	int order = uprobe_cmp(x->inode, x->offset, y);
+
+	/*
+	 * A retired probe and its successor at the same place are two probes: keep each
+	 * one's copies together, or deduplication would miss some (sort() is not stable).
+	 */
+	if (!order && x != y)
+		order = x < y ? -1 : 1;
+	return order;
+}
+
+/* One deferred sweep of @u is done: wake uprobe_wait_installed() if it was the last. */
+static void deferred_sweep_done(struct uprobe *u)
+{
+	if (atomic_dec_and_test(&u->pending_sweeps))
+		wake_up_var(&u->pending_sweeps);
+	uprobe_release(u);
 }
 
 /*
@@ -858,12 +883,25 @@ static void deferred_sweep_mm(struct mm_struct *mm, struct uprobe **probes, unsi
 
 			if (u->offset < start || u->offset >= end)
 				continue;
-			/* Unregistered meanwhile, or not for this mm: see above. */
-			if (uprobe_in_tree(u) && uprobe_wants(u, mm))
+			/*
+			 * Unregistered meanwhile (a retired probe has no consumers left),
+			 * or not for this mm: see above.
+			 */
+			if (uprobe_wants(u, mm))
 				page_batch_add(&batch, u);
 		}
 		page_batch_flush(&batch);
+		if (batch.err)
+			pr_warn_ratelimited("uprobe: %pD: a breakpoint did not go into a process mapping it (%d)\n",
+					    vma->vm_file, batch.err);
 	}
+}
+
+static int probe_site_order(const void *a, const void *b)
+{
+	const struct probe_site *x = a, *y = b;
+
+	return x->mm == y->mm ? 0 : x->mm < y->mm ? -1 : 1;
 }
 
 /* Sweep the mappings of one file for @probes (as for deferred_sweep_mm()). */
@@ -872,25 +910,32 @@ static void deferred_sweep_file(struct uprobe **probes, unsigned int nr)
 	struct probe_site *sites;
 	int i, j, nr_sites = 0;
 
+	/* As for any sweep: a fork copies an mm before it or after it. */
+	percpu_down_write(&fork_sweep_sem);
 	sites = collect_sites(probes[0]->inode, probes[0]->offset >> PAGE_SHIFT,
 			      probes[nr - 1]->offset >> PAGE_SHIFT, probes[0]->offset, true,
 			      &nr_sites);
-	if (IS_ERR(sites))
+	if (IS_ERR(sites)) {
+		percpu_up_write(&fork_sweep_sem);
+		pr_warn_ratelimited("uprobe: no memory to put %d breakpoints into the processes mapping a file\n",
+				    nr);
 		return;
-	for (i = 0; i < nr_sites; i++) {
+	}
+	/* An mm with several mappings of the file comes several times: once is enough. */
+	sort(sites, nr_sites, sizeof(*sites), probe_site_order, NULL);
+	for (i = 0; i < nr_sites; i = j) {
 		struct mm_struct *mm = sites[i].mm;
 
-		/* An mm with two mappings of the file comes twice: once is enough. */
-		for (j = 0; j < i && sites[j].mm != mm; j++)
+		for (j = i + 1; j < nr_sites && sites[j].mm == mm; j++)
 			;
-		if (j == i) {
-			mmap_write_lock(mm);
-			/* An mm the OOM reaper is tearing down is left alone. */
-			if (!check_stable_address_space(mm))
-				deferred_sweep_mm(mm, probes, nr);
-			mmap_write_unlock(mm);
-		}
+		mmap_write_lock(mm);
+		/* An mm the OOM reaper is tearing down is left alone. */
+		if (!check_stable_address_space(mm))
+			deferred_sweep_mm(mm, probes, nr);
+		mmap_write_unlock(mm);
+		cond_resched();
 	}
+	percpu_up_write(&fork_sweep_sem);
 	for (i = 0; i < nr_sites; i++)
 		mmput(sites[i].mm);
 	kfree(sites);
@@ -910,28 +955,25 @@ static void deferred_sweep_run(struct callback_head *work)
 	/* The same probe twice (two consumers of it registered) is swept once. */
 	for (i = 0; i < ds->nr; i++) {
 		if (n && ds->probes[n - 1] == ds->probes[i])
-			uprobe_release(ds->probes[i]);
+			deferred_sweep_done(ds->probes[i]);
 		else
 			ds->probes[n++] = ds->probes[i];
 	}
 
-	/* As for any sweep: a fork copies an mm before it or after it. */
-	percpu_down_write(&fork_sweep_sem);
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && ds->probes[j]->inode == ds->probes[i]->inode; j++)
 			;
 		deferred_sweep_file(ds->probes + i, j - i);
 	}
-	percpu_up_write(&fork_sweep_sem);
 
 	for (i = 0; i < n; i++)
-		uprobe_release(ds->probes[i]);
+		deferred_sweep_done(ds->probes[i]);
 	kvfree(ds->probes);
 	kfree(ds);
 }
 
-/* The current task's batch, made (and its task work queued) if it has none. */
-static struct deferred_sweep *current_deferred_sweep(void)
+/* The current task's batch, or NULL. */
+static struct deferred_sweep *find_deferred_sweep(void)
 {
 	struct deferred_sweep *ds;
 
@@ -939,6 +981,17 @@ static struct deferred_sweep *current_deferred_sweep(void)
 	list_for_each_entry(ds, &deferred_sweeps, node)
 		if (ds->task == current)
 			return ds;
+	return NULL;
+}
+
+/* The current task's batch, made (and its task work queued) if it has none. */
+static struct deferred_sweep *current_deferred_sweep(void)
+{
+	struct deferred_sweep *ds;
+
+	ds = find_deferred_sweep();
+	if (ds)
+		return ds;
 	ds = kzalloc(sizeof(*ds), GFP_KERNEL);
 	if (!ds)
 		return NULL;
@@ -971,6 +1024,8 @@ static bool defer_sweep(struct uprobe *uprobe)
 		}
 	}
 	if (ds && ds->nr < ds->room) {
+		/* Paired with deferred_sweep_done(). */
+		atomic_inc(&uprobe->pending_sweeps);
 		ds->probes[ds->nr++] = uprobe_hold(uprobe);
 		deferred = true;
 	}
@@ -978,11 +1033,39 @@ static bool defer_sweep(struct uprobe *uprobe)
 	return deferred;
 }
 
+/**
+ * uprobe_wait_installed - wait until @uprobe's breakpoints are in
+ * @uprobe: a probe the caller holds registered
+ *
+ * For a registrant that adds nothing of its own to a probe already registered (a
+ * second tracefs instance enabling an event): when this returns, the breakpoints
+ * the earlier registrations put off to their tasks' return to user space are in, as
+ * they would be after a synchronous sweep. The current task's own batch is swept
+ * here and now. A fatal signal ends the wait early.
+ */
+void uprobe_wait_installed(struct uprobe *uprobe)
+{
+	struct deferred_sweep *ds;
+
+	mutex_lock(&deferred_sweeps_lock);
+	ds = find_deferred_sweep();
+	/* Once cancelled, its task work can't run: this is the batch's one sweep. */
+	if (ds && !task_work_cancel(current, &ds->work))
+		ds = NULL;
+	mutex_unlock(&deferred_sweeps_lock);
+	if (ds)
+		deferred_sweep_run(&ds->work);
+	/* Pairs with atomic_dec_and_test() in deferred_sweep_done(). */
+	wait_var_event_killable(&uprobe->pending_sweeps,
+				!atomic_read(&uprobe->pending_sweeps));
+}
+
 /*
  * Analyze the instruction of @uprobe with the first mm that maps it and that @uc
  * wants, as the sweep's first install would. Return: 1 when no such mm maps it now
- * (nothing to sweep), 0 when it can be probed, or -errno as install_breakpoint() would
- * have failed.
+ * (nothing to sweep), 0 when it can be probed, -EAGAIN when that mapping changed
+ * before it could be read (sweep at once instead), or -errno as install_breakpoint()
+ * would have failed.
  */
 static int analyze_in_first_mm(struct uprobe *uprobe, struct uprobe_consumer *uc)
 {
@@ -995,12 +1078,16 @@ static int analyze_in_first_mm(struct uprobe *uprobe, struct uprobe_consumer *uc
 
 	i_mmap_lock_read(mapping);
 	vma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff) {
-		if (vma_can_carry_breakpoint(vma, true) && consumer_wants(uc, vma->vm_mm) &&
-		    mmget_not_zero(vma->vm_mm)) {
+		if (!vma_can_carry_breakpoint(vma, true) || !mmget_not_zero(vma->vm_mm))
+			continue;
+		/* The filter is asked of a live mm only. */
+		if (consumer_wants(uc, vma->vm_mm)) {
 			mm = vma->vm_mm;
 			vaddr = user_addr_of(vma, uprobe->offset);
 			break;
 		}
+		/* Maybe the last reference: mmput() would tear the mm down under the lock. */
+		mmput_async(vma->vm_mm);
 	}
 	i_mmap_unlock_read(mapping);
 	if (!mm)
@@ -1008,11 +1095,12 @@ static int analyze_in_first_mm(struct uprobe *uprobe, struct uprobe_consumer *uc
 
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, vaddr);
-	/* Mapped elsewhere meanwhile: the sweep's first install analyzes it then. */
 	if (vma && vma_can_carry_breakpoint(vma, true) &&
 	    file_inode(vma->vm_file) == uprobe->inode &&
 	    file_offset_of(vma, vaddr) == uprobe->offset)
 		err = analyze_uprobe(uprobe, mm, vaddr);
+	else
+		err = -EAGAIN;	/* mapped elsewhere meanwhile */
 	mmap_read_unlock(mm);
 	mmput(mm);
 	return err;
@@ -1026,9 +1114,11 @@ static int sweep_new_consumer(struct uprobe *uprobe, struct uprobe_consumer *uc)
 {
 	int err;
 
-	if (current->flags & (PF_KTHREAD | PF_IO_WORKER | PF_EXITING))
+	if (current->flags & (PF_KTHREAD | PF_USER_WORKER | PF_EXITING))
 		return sweep_breakpoints(uprobe, uc, true);
 	err = analyze_in_first_mm(uprobe, uc);
+	if (err == -EAGAIN)
+		return sweep_breakpoints(uprobe, uc, true);
 	if (err)
 		return err > 0 ? 0 : err;
 	if (!defer_sweep(uprobe))
@@ -1044,7 +1134,9 @@ static int sweep_new_consumer(struct uprobe *uprobe, struct uprobe_consumer *uc)
  * @uc: the consumer; its handlers may run before this returns
  *
  * The breakpoint goes into every process that maps the file now and that @uc wants,
- * and into later ones as they map it.
+ * and into later ones as they map it. For a user task the first part is done on its
+ * way back to user space, with the breakpoints of its other registrations (see
+ * struct deferred_sweep); for other callers before this returns.
  *
  * Return: the probe, to be passed to uprobe_apply() and uprobe_unregister_nosync(),
  * or an ERR_PTR(): -EINVAL for a bad offset or a conflicting semaphore, -ENOTSUPP
@@ -1289,9 +1381,9 @@ void uprobe_task_watched(struct task_struct *task)
 	/*
 	 * The mark before the look at the stub list, as the arch publishes the mm's
 	 * first stub page before it looks at the mark (arch_uprobe_optimize()): one of
-	 * the two sees the other's store. Pairs with the barrier there.
+	 * the two sees the other's store.
 	 */
-	smp_mb();
+	smp_mb();	/* pairs with the barrier in arch_uprobe_optimize() */
 	if (!ubp_has_stubs(mm))
 		goto out;
 	/*

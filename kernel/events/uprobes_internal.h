@@ -46,6 +46,8 @@ enum {
  * @ref_ctr_offset: offset in the file of the SDT semaphore, 0 if none.
  * @flags: UPROBE_* bits.
  * @analyze_err: result of the analysis, valid once UPROBE_ANALYZED is set.
+ * @pending_sweeps: how many tasks' deferred sweeps (struct deferred_sweep in
+ *	uprobes.c) hold the probe and have not put its breakpoints in yet.
  * @arch: the original instruction and what the arch decided to do with it.
  */
 struct uprobe {
@@ -58,6 +60,7 @@ struct uprobe {
 	struct mutex		analyze_lock;
 	loff_t			ref_ctr_offset;
 	int			analyze_err;
+	atomic_t		pending_sweeps;
 	unsigned long		flags;
 	struct rcu_head		rcu;
 	struct arch_uprobe	arch;

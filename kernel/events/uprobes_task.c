@@ -90,6 +90,16 @@ bool __weak is_trap_insn(uprobe_opcode_t *insn)
 	return is_swbp_insn(insn);
 }
 
+/*
+ * The breakpoint that goes in at @aup's site. One opcode fits most arches; 32-bit arm
+ * gives each site a breakpoint with the condition of the instruction it displaces, so
+ * that a site whose condition fails does not trap.
+ */
+uprobe_opcode_t __weak arch_uprobe_swbp_insn(struct arch_uprobe *aup)
+{
+	return UPROBE_SWBP_INSN;
+}
+
 /* By default a step runs the whole instruction. */
 bool __weak arch_uprobe_xol_unfinished(struct arch_uprobe *aup, struct pt_regs *regs)
 {
@@ -123,6 +133,17 @@ void __weak arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct 
 void __weak arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 				   unsigned long vaddr)
 {
+}
+
+/*
+ * Without a way to tell live frames from abandoned ones every pending return
+ * instance is taken as live: one left behind by longjmp() is only freed when the
+ * frames below it return.
+ */
+bool __weak arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
+				    struct pt_regs *regs)
+{
+	return true;
 }
 
 /* By default uprobes make no system calls of their own. */
@@ -447,16 +468,21 @@ static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
 /* 1 if @vaddr holds a trap instruction in the current mm, 0 if not, -errno. */
 static int trap_insn_at(struct mm_struct *mm, unsigned long vaddr)
 {
-	uprobe_opcode_t insn;
+	uprobe_opcode_t insn = 0;
 	unsigned long missed;
 	int err;
 
-	/* Usually mapped in: read it directly, and fault it in under mmap_lock if not. */
+	/*
+	 * Usually mapped in: read it directly, and fault it in under mmap_lock if not.
+	 * Only the breakpoint's own bytes: where it is shorter than uprobe_opcode_t
+	 * (riscv's and csky's 2-byte ones) the rest may lie on a page that is not there.
+	 */
 	pagefault_disable();
-	missed = __copy_from_user_inatomic(&insn, (void __user *)vaddr, sizeof(insn));
+	missed = __copy_from_user_inatomic(&insn, (void __user *)vaddr,
+					   UPROBE_SWBP_INSN_SIZE);
 	pagefault_enable();
 	if (missed) {
-		err = ubp_read(mm, vaddr, &insn, sizeof(insn));
+		err = ubp_read(mm, vaddr, &insn, UPROBE_SWBP_INSN_SIZE);
 		if (err)
 			return err;
 	}
@@ -591,7 +617,7 @@ static int start_step(struct uprobe *uprobe, unsigned long bp_vaddr, struct pt_r
 	unsigned long slot;
 	int err;
 
-	err = ubp_xol_get_slot(current->mm, uprobe->arch.ixol, sizeof(uprobe->arch.ixol),
+	err = ubp_xol_get_slot(current->mm, &uprobe->arch.ixol, sizeof(uprobe->arch.ixol),
 			       &slot);
 	if (err)
 		return err;

@@ -742,8 +742,16 @@ static int trace_uprobe_enable(struct trace_event_call *call,
 		return ret;
 	if (!file)
 		trace_probe_set_flag(tp, TP_FLAG_PROFILE);
-	if (was_enabled)
+	if (was_enabled) {
+		/*
+		 * Whoever enabled it first may have left the breakpoints to its return
+		 * to user space: this enabler too returns with them in.
+		 */
+		list_for_each_entry(tu, trace_probe_probe_list(tp), tp.list)
+			if (tu->uprobe)
+				uprobe_wait_installed(tu->uprobe);
 		return 0;
+	}
 
 	ret = uprobe_scratch_get();
 	if (ret)

@@ -43,7 +43,7 @@ struct arch_uprobe {
 struct arch_uprobe_task {
 	unsigned long			saved_trap_nr;
 	unsigned long			saved_trace_bits;	/* the task's own MSR_SE, MSR_BE */
-	unsigned long			resume_vaddr;	/* where the task goes on, if not after the insn */
+	unsigned long			resume_vaddr;	/* where to go on, if not after the insn */
 };
 
 #endif /* _ASM_POWERPC_UPROBES_H */

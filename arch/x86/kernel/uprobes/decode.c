@@ -102,8 +102,11 @@ static int riprel_rewrite(struct arch_uprobe *aup, struct insn *insn)
 
 	if (insn->rex_prefix.nbytes && (insn->rex_prefix.bytes[0] & 0x04))
 		reg += 8;			/* REX.R: a high register, no clash */
-	if (insn->vex_prefix.nbytes)
-		vvvv = ~X86_VEX_V(insn->vex_prefix.bytes[insn->vex_prefix.nbytes == 2 ? 1 : 2]) & 0xf;
+	if (insn->vex_prefix.nbytes) {
+		u8 vex_v = insn->vex_prefix.bytes[insn->vex_prefix.nbytes == 2 ? 1 : 2];
+
+		vvvv = ~X86_VEX_V(vex_v) & 0xf;
+	}
 
 	for (i = 0; i < ARRAY_SIZE(candidates); i++) {
 		u8 r = candidates[i];
