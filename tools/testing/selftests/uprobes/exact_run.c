@@ -25,8 +25,6 @@
 #define STR_(x)		#x
 #define STR(x)		STR_(x)
 
-extern unsigned long xc_global;
-
 static sigjmp_buf xc_jmp;
 static struct xc_result *xc_cur;
 volatile unsigned long xc_storm_signals;
@@ -118,7 +116,7 @@ int xc_signals_init(void)
 	if (sigaltstack(&ss, NULL))
 		return -1;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(sigs); i++)
 		if (sigaction(sigs[i], &sa, NULL))
 			return -1;
 	sa.sa_handler = storm_handler;

@@ -38,6 +38,8 @@ struct xc_regs_buf {
 
 extern const struct xc_case xc_cases[];
 extern const unsigned int xc_nr_cases;
+/* The RIP-relative operand of the corpus (exact_cases.c). */
+extern unsigned long xc_global;
 extern volatile unsigned long xc_storm_signals;
 
 int xc_signals_init(void);

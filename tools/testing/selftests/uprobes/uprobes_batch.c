@@ -97,8 +97,9 @@ static int call_all(void *code, int base)
 	int i;
 
 	for (i = 0; i < NR_FNS; i++) {
-		int (*fn)(void) = (int (*)(void))((char *)code + fn_offset(i));
+		int (*fn)(void);
 
+		fn = (int (*)(void))((char *)code + fn_offset(i));
 		if (fn() != base + i)
 			return 1;
 	}

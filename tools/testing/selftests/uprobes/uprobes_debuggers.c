@@ -535,8 +535,8 @@ static int run_gdb(const char *dir, const char *script, const char *target,
 	run->log = run->out = NULL;
 	if (spill(dir, "script.gdb", script))
 		return -1;
-	sh("cd %s && gdb -batch -nx -iex 'set debuginfod enabled off' -x script.gdb %s"
-	   " > gdb.log 2>&1 < /dev/null", dir, target);
+	sh("cd %s && gdb -batch -nx -iex 'set debuginfod enabled off' -x script.gdb %s > gdb.log 2>&1 < /dev/null",
+	   dir, target);
 	run->log = slurp(dir, "gdb.log");
 	run->out = slurp(dir, "prog.out");
 	if (!run->log || !run->out)
@@ -1050,8 +1050,8 @@ static void strace_run_free(struct strace_run *run)
 /* strace -f -ff in @dir with @args; its output collected into @run. */
 static int run_strace(const char *dir, const char *args, struct strace_run *run)
 {
-	sh("cd %s && rm -f trace.* && strace -f -ff -o trace -e 'signal=!SIGCHLD' %s"
-	   " 2> strace.err", dir, args);
+	sh("cd %s && rm -f trace.* && strace -f -ff -o trace -e 'signal=!SIGCHLD' %s 2> strace.err",
+	   dir, args);
 	return strace_collect(dir, run);
 }
 

@@ -229,7 +229,6 @@ static void set_watchpoints(pid_t pid, const struct xc_env *env, unsigned int tr
 			    bool rip_relative)
 {
 	uintptr_t page = (uintptr_t)env->arena + (trial % XC_TRIALS) * XC_ARENA;
-	extern unsigned long xc_global;
 	uintptr_t addr[4] = {
 		page + XC_MEM_OFF, page + XC_MEM_OFF + 8, page + XC_STACK_OFF - 8,
 		rip_relative ? (uintptr_t)&xc_global : page + XC_STACK_OFF,
@@ -298,7 +297,8 @@ static int trace_run(pid_t pid, const struct xc_case *c, int sit, const struct x
 				 * TF the case did not set is taken back.
 				 */
 				if ((regs.eflags & 0x100) &&
-				    (regs.rip == insn || (regs.rip == after && !(c->needs & XN_TF)))) {
+				    (regs.rip == insn ||
+				     (regs.rip == after && !(c->needs & XN_TF)))) {
 					regs.eflags &= ~0x100ULL;
 					ptrace(PTRACE_SETREGS, pid, NULL, &regs);
 				}
@@ -501,7 +501,8 @@ static const char *stops_diff(const struct xc_case *c, const struct xc_runrec *a
 		if (x->regs.rip != y->regs.rip) {
 			snprintf(why, len, "tracer stop %u at %#llx, probed at %#llx%s", i,
 				 x->regs.rip, y->regs.rip,
-				 c && (y->regs.rip < (uintptr_t)c->fn || y->regs.rip >= (uintptr_t)c->end) ?
+				 c && (y->regs.rip < (uintptr_t)c->fn ||
+				       y->regs.rip >= (uintptr_t)c->end) ?
 				 " (outside the wrapper)" : "");
 			return why;
 		}
@@ -799,6 +800,9 @@ static void run_one(const struct xc_ctx *x, unsigned int i, struct xc_runrec *r)
 	memcpy(r, x->work, sizeof(*r));
 }
 
+/* The verdict's note when the arithmetic flags of a locked instruction are not compared. */
+#define LOCK_FLAGS_NOTE " (arithmetic flags not compared: this CPU loses them when it steps a misaligned locked instruction, as QEMU TCG does)"
+
 /*
  * Case @i: its name logged, then the native run, the probed run (only its own probe
  * enabled) and the verdict line. Return: true if the case failed.
@@ -855,8 +859,9 @@ static bool one_case(struct __test_metadata *_metadata, struct xc_ctx *x, unsign
 	if (x->lock_flags_lost && x->sit == S_AC && !is32(x->sit) &&
 	    (xc_cases[i].needs & XN_LOCKED)) {
 		for (t = 0; t < a->n; t++)
-			b->res[t].flags = (b->res[t].flags & ~0x8d5UL) | (a->res[t].flags & 0x8d5UL);
-		note = " (arithmetic flags not compared: this CPU loses them when it steps a misaligned locked instruction, as QEMU TCG does)";
+			b->res[t].flags = (b->res[t].flags & ~0x8d5UL) |
+					  (a->res[t].flags & 0x8d5UL);
+		note = LOCK_FLAGS_NOTE;
 	}
 	for (t = 0; x->sit == S_AC && t < a->n; t++)
 		x->ac_faults += a->res[t].sig == SIGBUS;
@@ -897,7 +902,8 @@ static bool one_case(struct __test_metadata *_metadata, struct xc_ctx *x, unsign
 					 " (trial %u)", t);
 			}
 		}
-		if (!d && !allowed && stops_diff(is32(x->sit) ? NULL : &xc_cases[i], a, b, why, sizeof(why)))
+		if (!d && !allowed &&
+		    stops_diff(is32(x->sit) ? NULL : &xc_cases[i], a, b, why, sizeof(why)))
 			verdict = "DIFF";
 	}
 	/*

@@ -10,6 +10,10 @@
 
 #include <stdint.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 /*
  * The operand page ("arena") of one trial: %rbx points at XC_MEM_OFF, %rsp at
  * XC_STACK_OFF; the bytes around both are compared after the instruction.

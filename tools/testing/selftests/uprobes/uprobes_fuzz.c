@@ -502,7 +502,8 @@ static void sweep(struct fuzz_figures *fig)
 		left = 0;
 		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			where[0] = '\0';
-			if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, group, event, where) < 3)
+			if (sscanf(line, "%c:%127[^/]/%127s %4150s", &kind, group, event,
+				   where) < 3)
 				continue;
 			left++;
 			split_location(where, &off, &refctr);
@@ -518,8 +519,9 @@ static void sweep(struct fuzz_figures *fig)
 				} else if (ret == -ENOENT && !still_listed(group, event)) {
 					/* Removed with a sibling of the same name before. */
 					continue;
-				} else if (ret == -EINVAL && (refused_as_stock(where, off, refctr) ||
-							     event_refused_as_stock(group, event))) {
+				} else if (ret == -EINVAL &&
+					   (refused_as_stock(where, off, refctr) ||
+					    event_refused_as_stock(group, event))) {
 					fig->past_eof++;
 				} else {
 					fig->enable_failed++;
@@ -759,7 +761,8 @@ TEST_F_TIMEOUT(fuzz, perf_uprobe_pmu, FUZZ_TIMEOUT)
 			attr.config |= (unsigned long long)(rnd(3) ? rnd(exe_size) :
 							    rnd64() >> 32) << 32;
 		if (rnd(2))
-			attr.sample_type = rnd64() & ((PERF_SAMPLE_MAX - 1) & ~PERF_SAMPLE_BRANCH_STACK);
+			attr.sample_type = rnd64() &
+					   ((PERF_SAMPLE_MAX - 1) & ~PERF_SAMPLE_BRANCH_STACK);
 		if (rnd(2))
 			attr.sample_period = rnd(3) ? 1 : rnd64();
 		attr.disabled = rnd(2);

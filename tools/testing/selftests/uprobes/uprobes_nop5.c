@@ -291,7 +291,7 @@ TEST_F(nop5, mremap_text)
 	long off = text_offset(self->exe, nop5_ret), i, bad = 0;
 	long page = sysconf(_SC_PAGESIZE);
 	long map_off = off & ~(page - 1);
-	long (*fn)(long);
+	long (*fn)(long x);
 	void *text, *moved, *dest;
 	int fd;
 

@@ -268,7 +268,10 @@ static const char *const tp_kind_name[] = {
 	"own task, raw samples", "CPU-wide, raw samples",
 };
 
-/* Stock's rule for an unprivileged opener at @level (Documentation/admin-guide/perf-security.rst). */
+/*
+ * Stock's rule for an unprivileged opener at @level
+ * (Documentation/admin-guide/perf-security.rst).
+ */
 static bool tp_allowed(enum tp_kind kind, int level)
 {
 	switch (kind) {

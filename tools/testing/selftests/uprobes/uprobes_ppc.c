@@ -361,12 +361,24 @@ static long ppc_load(int n)
 static void ppc_store(int n, long v)
 {
 	switch (n) {
-	case 0: ppc_store_0(v); break;
-	case 1: ppc_store_1(v); break;
-	case 2: ppc_store_2(v); break;
-	case 3: ppc_store_3(v); break;
-	case 4: ppc_store_4(v); break;
-	default: ppc_store_5(v); break;
+	case 0:
+		ppc_store_0(v);
+		break;
+	case 1:
+		ppc_store_1(v);
+		break;
+	case 2:
+		ppc_store_2(v);
+		break;
+	case 3:
+		ppc_store_3(v);
+		break;
+	case 4:
+		ppc_store_4(v);
+		break;
+	default:
+		ppc_store_5(v);
+		break;
 	}
 }
 

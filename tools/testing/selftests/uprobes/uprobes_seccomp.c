@@ -471,8 +471,8 @@ TEST_F(seccomp, sandboxed_child)
 	pid_t pid;
 
 	for (i = 0; i < 2 && probes[i].event; i++) {
-		ASSERT_EQ(0, add_probe(self->exe, probes[i].type, probes[i].event,
-				       probes[i].sym, probes[i].type == 'r' ? "ret=$retval:s64" : ""));
+		ASSERT_EQ(0, add_probe(self->exe, probes[i].type, probes[i].event, probes[i].sym,
+				       probes[i].type == 'r' ? "ret=$retval:s64" : ""));
 		nr_probes++;
 	}
 

@@ -465,7 +465,8 @@ static void *churner_main(void *arg)
 		err |= probe_add("p:%s/%s %s:0x%lx", PROBE_GROUP, ev[1], self->exe,
 				 self->leaf_off + self->leaf->off[k]);
 		err |= probe_add("p:%s/%s %s:0x%lx", PROBE_GROUP, ev[2], self->exe,
-				 self->sstep_off + self->sstep->off[rnd(&seed) % self->sstep->count]);
+				 self->sstep_off +
+				 self->sstep->off[rnd(&seed) % self->sstep->count]);
 		err |= probe_add("r:%s/%s %s:0x%lx r=$retval", PROBE_GROUP, ev[3], self->exe,
 				 self->loop_off);
 		for (i = 0; i < 4 && !err; i++)
@@ -805,8 +806,9 @@ static long lib_ref(long a, long b)
 /* Call lib_mix through @text (a mapping of the segment at file offset @seg_off). */
 static long call_lib(struct mapper *m, char *text, off_t seg_off, long a)
 {
-	long (*fn)(long, long) = (void *)(text + m->self->lib_off - seg_off);
+	long (*fn)(long a, long b);
 
+	fn = (void *)(text + m->self->lib_off - seg_off);
 	m->calls++;
 	m->bad += fn(a, m->calls) != lib_ref(a, m->calls);
 	return 0;
@@ -854,7 +856,7 @@ static void map_round(struct mapper *m, int fd, off_t seg_off, size_t len, long 
 /* One round of dlopen, a call through dlsym, dlclose: the loader maps and unmaps. */
 static void dl_round(struct mapper *m, long a)
 {
-	long (*fn)(long, long);
+	long (*fn)(long a, long b);
 	void *lib;
 
 	lib = dlopen(m->self->lib, RTLD_NOW | RTLD_LOCAL);

@@ -36,9 +36,6 @@
 
 #include "exact_run.h"
 
-/* The RIP-relative operand of the corpus (exact_cases.c). */
-extern unsigned long xc_global;
-
 /* core.c's, never reached: no watchpoint is armed here (autask.watching stays 0). */
 void x86_uprobe_watch_access(unsigned long addr, unsigned int size, bool write)
 {
@@ -177,7 +174,8 @@ static bool same_outcome(const struct xc_result *a, const struct xc_result *b, c
 	unsigned int i;
 
 	if (a->sig != b->sig)
-		return snprintf(why, size, "signal %d natively, %d emulated", a->sig, b->sig), false;
+		return snprintf(why, size, "signal %d natively, %d emulated", a->sig,
+				b->sig), false;
 	for (i = 0; i < 16; i++)
 		if (a->gpr[i] != b->gpr[i])
 			return snprintf(why, size, "register %u: %#llx natively, %#llx emulated", i,
