@@ -14,6 +14,8 @@
 #   make arches               compile our uprobes for every arch that has them, without
 #                             booting: one line per arch in build/arches.txt (ARCHES='arm
 #                             mips' picks some; ARCHES_OBJS=1 builds only our objects)
+#   make patches              our tree as a patch series for the host tree, one patch per
+#                             layer, in build/patches/ (PATCHES_BUILD=1: build after each)
 # Variables: KERNEL=ours|stock  DEBUG=1  ARCH=x86_64|powerpc|arm64 (booted and tested)
 ARCH ?= x86_64
 KERNEL ?= ours
@@ -22,7 +24,7 @@ export ARCH KERNEL DEBUG
 
 H := harness
 
-.PHONY: all deps build tree perf vm-run shell run check stress bench probe-coverage arches clean
+.PHONY: all deps build tree perf vm-run shell run check stress bench probe-coverage arches patches clean
 all: build
 
 deps:
@@ -61,6 +63,9 @@ probe-coverage: deps
 
 arches: deps
 	@$(H)/arches.sh
+
+patches: deps
+	@$(H)/patches.sh
 
 clean:
 	rm -rf build/obj build/vm

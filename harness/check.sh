@@ -24,6 +24,14 @@ if [ "$ARCH" = x86_64 ] && [ "$KERNEL" = ours ]; then
 		echo "FAIL host/x86_analysis: does not build" > "$host_results"
 	fi
 	tail -1 "$host_tests/tap.out" 2>/dev/null || true
+	# The patch series of our tree (make patches): git am gives our tree, checkpatch.
+	step "host: the patch series applies to the stock tree and gives ours (harness/patches.sh)"
+	if "$REPO/harness/patches.sh" > "$BUILD/patches.log" 2>&1; then
+		echo "PASS host/patches/series" >> "$host_results"
+	else
+		tail -15 "$BUILD/patches.log"
+		echo "FAIL host/patches/series: see build/patches.log" >> "$host_results"
+	fi
 fi
 
 "$REPO/harness/build.sh"
