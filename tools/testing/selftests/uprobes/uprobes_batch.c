@@ -8,7 +8,9 @@
  * - the probes of two files enabled by one write both go in;
  * - an instruction that cannot be probed still fails its enable at once, and leaves
  *   the text as it was;
- * - each process then hits each probe, and each function still returns its own value.
+ * - each process then hits each probe, and each function still returns its own value;
+ * - two tracefs instances enabling the group at once both return with every
+ *   breakpoint in, though only the first to register sweeps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -133,6 +136,22 @@ static int sites_changed(pid_t pid, void *code, const char *path)
 	return changed;
 }
 
+#define INSTANCES	2
+#define ROUNDS		8
+
+static void instance_path(char *path, size_t size, int instance, const char *file)
+{
+	snprintf(path, size, TRACEFS "/instances/uprobes_batch_%d%s", instance, file);
+}
+
+static int instance_enable(int instance, bool on)
+{
+	char path[128];
+
+	instance_path(path, sizeof(path), instance, "/events/" PROBE_GROUP "/enable");
+	return write_file(path, on ? "1" : "0");
+}
+
 FIXTURE(batch) {
 	void *code_a, *code_b;
 	pid_t child[CHILDREN];
@@ -181,6 +200,14 @@ FIXTURE_TEARDOWN(batch)
 			kill(self->child[i], SIGKILL);
 			waitpid(self->child[i], NULL, 0);
 		}
+	}
+	/* A case that failed half way leaves its instances: they would keep the events. */
+	for (i = 0; i < INSTANCES; i++) {
+		char path[128];
+
+		instance_enable(i, false);
+		instance_path(path, sizeof(path), i, "");
+		rmdir(path);
 	}
 	probe_remove_all();
 	unlink(FILE_A);
@@ -276,6 +303,74 @@ TEST_F(batch, fork_after_enable)
 	EXPECT_EQ(1, probe_hits("b59"));
 	run_children(_metadata, self);
 	EXPECT_EQ(CHILDREN + 1, probe_hits("a0"));
+}
+
+/*
+ * In a new process: when @go_fd gives a byte, enable the group in @instance, and at
+ * once count the sites of the children still without their breakpoint. Exits 0 if
+ * none, 1 if some, 2 and up if something else failed.
+ */
+static pid_t enable_and_look(FIXTURE_DATA(batch) *self, int instance, int go_fd)
+{
+	int i, missing = 0;
+	pid_t pid;
+	char c;
+
+	pid = fork();
+	if (pid)
+		return pid;
+	if (read(go_fd, &c, 1) != 1)
+		_exit(2);
+	if (instance_enable(instance, true))
+		_exit(3);
+	for (i = 0; i < CHILDREN; i++) {
+		missing += NR_FNS - sites_changed(self->child[i], self->code_a, FILE_A);
+		missing += NR_FNS - sites_changed(self->child[i], self->code_b, FILE_B);
+	}
+	_exit(missing ? 1 : 0);
+}
+
+/*
+ * The two enables race for event_mutex: the one that comes second finds the events
+ * enabled and adds no consumer, while the first may still be putting the breakpoints
+ * in on its way back to user space. The second must return only once they are in.
+ */
+TEST_F(batch, second_instance_returns_with_breakpoints_in)
+{
+	pid_t enabler[INSTANCES];
+	int round, n, go[2];
+	char path[128];
+
+	add_all(_metadata);
+	for (n = 0; n < INSTANCES; n++) {
+		instance_path(path, sizeof(path), n, "");
+		ASSERT_TRUE(!mkdir(path, 0755) || errno == EEXIST);
+	}
+	for (round = 0; round < ROUNDS; round++) {
+		ASSERT_EQ(0, pipe(go));
+		for (n = 0; n < INSTANCES; n++) {
+			enabler[n] = enable_and_look(self, n, go[0]);
+			ASSERT_LE(0, enabler[n]);
+		}
+		ASSERT_EQ(INSTANCES, write(go[1], "xx", INSTANCES));
+		for (n = 0; n < INSTANCES; n++) {
+			/* Braces: EXPECT_EQ() and its message block are two statements. */
+			EXPECT_EQ(0, wait_exit(enabler[n])) {
+				TH_LOG("round %d: instance %d returned with breakpoints missing",
+				       round, n);
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		for (n = 0; n < INSTANCES; n++)
+			ASSERT_EQ(0, instance_enable(n, false));
+		/* All out again once both are disabled. */
+		EXPECT_EQ(0, sites_changed(self->child[0], self->code_a, FILE_A));
+	}
+	for (n = 0; n < INSTANCES; n++) {
+		instance_path(path, sizeof(path), n, "");
+		EXPECT_EQ(0, rmdir(path));
+	}
 }
 
 TEST_HARNESS_MAIN
