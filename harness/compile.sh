@@ -38,6 +38,8 @@ if ! flock -n 9; then
 	step "waiting for another kernel build to finish"
 	flock 9
 fi
+# The time is the build's, not the wait's.
+start=$(date +%s)
 cross_setup >&2
 case $KCC in
 *clang*) compiler="$KCC $($KCC -dumpversion)" ;;
