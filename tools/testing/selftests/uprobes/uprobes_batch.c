@@ -45,6 +45,13 @@
 #define FN_CODE(v)	{ (v), 0x00, 0x60, 0x38, 0x20, 0x00, 0x80, 0x4e }
 /* trap */
 #define TRAP_CODE	{ 0x08, 0x00, 0xe0, 0x7f }
+#elif defined(__aarch64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FN_BYTES	8
+/* mov w0,#value (movz, value < 65536); ret */
+#define FN_CODE(v)	{ ((v) << 5) & 0xff, ((v) >> 3) & 0xff, \
+			  0x80 | (((v) >> 11) & 0x1f), 0x52, 0xc0, 0x03, 0x5f, 0xd6 }
+/* brk #0 */
+#define TRAP_CODE	{ 0x00, 0x00, 0x20, 0xd4 }
 #else
 #error "no machine code for this architecture"
 #endif

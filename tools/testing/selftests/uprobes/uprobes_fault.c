@@ -50,6 +50,21 @@ asm(".text\n"
 long flt_load(const long *p);
 #define HAVE_FLT_LOAD 1
 #define UC_PC(uc)	((uc)->uc_mcontext.gp_regs[PT_NIP])
+#elif defined(__aarch64__)
+/*
+ * A load through the argument: arm64 simulates literal loads only, so this one is
+ * stepped out of line, where it faults for real.
+ */
+asm(".text\n"
+	".globl flt_load\n"
+	".type flt_load, %function\n"
+	"flt_load:\n"
+	"\tldr x0, [x0]\n"
+	"\tret\n"
+	".size flt_load, . - flt_load\n");
+long flt_load(const long *p);
+#define HAVE_FLT_LOAD 1
+#define UC_PC(uc)	((uc)->uc_mcontext.pc)
 #endif
 
 static sigjmp_buf fault_env;
@@ -119,7 +134,7 @@ TEST_F(fault, fault_in_stepped_instruction)
 	EXPECT_EQ(6, probe_hits("load"));
 	signal(SIGSEGV, SIG_DFL);
 #else
-	SKIP(return, "the faulting load is written for x86-64 and powerpc64 only");
+	SKIP(return, "the faulting load is written for x86-64, powerpc64 and arm64 only");
 #endif
 }
 

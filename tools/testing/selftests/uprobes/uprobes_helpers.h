@@ -21,6 +21,9 @@
 #elif defined(__powerpc64__)
 #define REG_ARG1	"%r3"
 #define REG_ARG2	"%r4"
+#elif defined(__aarch64__)
+#define REG_ARG1	"%x0"
+#define REG_ARG2	"%x1"
 #else
 #error "add the argument registers of this architecture"
 #endif

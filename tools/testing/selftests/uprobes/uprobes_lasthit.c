@@ -36,6 +36,10 @@ static size_t make_function(unsigned char *buf, int value)
 #elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	unsigned char code[] = { value, 0x00, 0x60, 0x38,	/* li r3,value */
 				 0x20, 0x00, 0x80, 0x4e };	/* blr */
+#elif defined(__aarch64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	unsigned char code[] = { (value << 5) & 0xff, (value >> 3) & 0xff,
+				 0x80 | ((value >> 11) & 0x1f), 0x52,	/* mov w0,#value */
+				 0xc0, 0x03, 0x5f, 0xd6 };		/* ret */
 #else
 #error "no machine code for this architecture"
 #endif

@@ -163,6 +163,8 @@ static unsigned long ucontext_ip(void *uc)
 	return ((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
 #elif defined(__powerpc64__)
 	return ((ucontext_t *)uc)->uc_mcontext.gp_regs[PT_NIP];
+#elif defined(__aarch64__)
+	return ((ucontext_t *)uc)->uc_mcontext.pc;
 #endif
 }
 
