@@ -225,6 +225,12 @@ bool arch_uprobe_skip_sstep(struct arch_uprobe *aup, struct pt_regs *regs)
 	autask->watching = false;
 	if (!done)
 		return false;
+	/*
+	 * The CPU clears RF when an instruction completes. Left set (by the return
+	 * from an instruction breakpoint's #DB on the probed address, say), it would
+	 * suppress a breakpoint on the next instruction.
+	 */
+	regs->flags &= ~X86_EFLAGS_RF;
 	/* A debugger stepping through the probed instruction expects its trap too. */
 	dr6 = autask->watch_hits | (regs->flags & X86_EFLAGS_TF ? DR_STEP : 0);
 	if (dr6)
