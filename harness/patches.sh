@@ -18,10 +18,11 @@ LAYERS=(
 	"04-x86 arch/x86 -arch/x86/kernel/uprobes.c 0002 0009 0010"
 	"05-powerpc arch/powerpc"
 	"06-arm 0011"
-	"07-tracing kernel/trace"
-	"08-perf tools/perf 0003"
-	"09-selftests tools/testing"
-	"10-docs Documentation"
+	"07-arm64 0013 0014"
+	"08-tracing kernel/trace"
+	"09-perf tools/perf 0003"
+	"10-selftests tools/testing"
+	"11-docs Documentation"
 )
 
 out=$BUILD/patches

@@ -52,8 +52,8 @@ long flt_load(const long *p);
 #define UC_PC(uc)	((uc)->uc_mcontext.gp_regs[PT_NIP])
 #elif defined(__aarch64__)
 /*
- * A load through the argument: arm64 simulates literal loads only, so this one is
- * stepped out of line, where it faults for real.
+ * A load through the argument: arm64 simulates only branches and adr (it refuses
+ * literal loads), so this one is stepped out of line, where it faults for real.
  */
 asm(".text\n"
 	".globl flt_load\n"

@@ -770,6 +770,27 @@ int wait_exit(pid_t pid)
 	return -1;
 }
 
+/*
+ * The next wait status of @pid (a stop, or its end), waited for at most @ms
+ * milliseconds: a child that never stops or never dies fails a test instead of
+ * hanging it. On timeout the child is SIGKILLed (and reaped if it died within
+ * 100 ms), and -1 returned.
+ */
+int wait_within(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	usleep(100000);
+	waitpid(pid, NULL, WNOHANG);	/* not blocking: it may be unkillable */
+	return -1;
+}
+
 /* One field of /proc/meminfo, in kB. */
 int meminfo_kb(const char *field, long *kb)
 {

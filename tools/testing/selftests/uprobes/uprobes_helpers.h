@@ -103,6 +103,7 @@ int copy_file(const char *from, const char *to, mode_t mode);
 int mem_byte(const void *addr);
 pid_t spawn_self(char *const argv[]);
 int wait_exit(pid_t pid);
+int wait_within(pid_t pid, int ms);
 int meminfo_kb(const char *field, long *kb);
 unsigned long map_named(const char *name, unsigned long *end);
 int count_maps(const char *name);

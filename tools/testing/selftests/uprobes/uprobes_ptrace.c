@@ -2,18 +2,30 @@
 /*
  * A debugger and probes on the same task. A debugger single-stepping through probed
  * code must see every instruction stop exactly where it stops without probes: a probe
- * hit that is emulated (push, nop, call, jcc, jmp) or stepped out of line (mov, lea)
- * is still one instruction, with no stop inside the out-of-line copy and none lost.
- * A breakpoint the debugger writes itself (int3 through PTRACE_POKETEXT) next to a
+ * hit that is emulated (x86: push, nop, call, jcc, jmp; arm64 and powerpc: branches,
+ * calls, returns, PC-relative) or stepped out of line (the rest) is still one
+ * instruction, with no stop inside the out-of-line copy and none lost or late.
+ * A breakpoint the debugger writes itself (x86: int3 through PTRACE_POKETEXT) next to a
  * probed instruction, often in the same word, must still be reported to it as its own
- * SIGTRAP, while the probe beside it keeps counting.
+ * SIGTRAP, while the probe beside it keeps counting. A perf execute breakpoint on a
+ * probed instruction counts it, and the program still computes right (arm64 steps
+ * over such a breakpoint, and that step must not end in the out-of-line copy). On
+ * arm64, where a watchpoint traps before the access, a tracer's watchpoint hit by a
+ * stepped store must stop the tracee at the probed store, not trap again and again
+ * in the out-of-line copy.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,17 +33,22 @@
 #include "kselftest_harness.h"
 #include "uprobes_helpers.h"
 
-#ifdef __x86_64__
+#ifdef __aarch64__
+#include <asm/ptrace.h>		/* struct user_hwdebug_state */
+#endif
+
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__powerpc64__)
 
 #define LOOPS		5
 #define MAX_STEPS	100000
 
 /*
  * ptr_fn(n): n rounds of r = ((r + 2c + 1) * 3) ^ 0x55 for c = n..1, in instructions
- * chosen for how x86 uprobes handle them: push, nop, call, jnz and jmp are emulated,
- * mov, lea, dec, pop and ret are single-stepped out of line. The labels are where the
- * breakpoint test puts its int3s and probes. The ud2 after the jmp never runs.
+ * chosen for how uprobes handle them on each arch: some emulated, some stepped out of
+ * line (the file comment says which). The labels are where the breakpoint test puts
+ * its breakpoints and probes. The trapping instruction after the last jump never runs.
  */
+#if defined(__x86_64__)
 asm(".pushsection .text\n"
 	".globl ptr_fn, ptr_lea, ptr_call, ptr_dec, ptr_jnz, ptr_helper, ptr_end\n"
 	".type ptr_fn, @function\n"
@@ -64,6 +81,89 @@ asm(".pushsection .text\n"
 	".size ptr_helper, . - ptr_helper\n"
 	"ptr_end:\n"
 	".popsection\n");
+#elif defined(__aarch64__)
+/* adr, bl, b.ne, b and ret are simulated; the rest stepped out of line. */
+asm(".pushsection .text\n"
+	".globl ptr_fn, ptr_lea, ptr_call, ptr_dec, ptr_jnz, ptr_helper, ptr_end\n"
+	".type ptr_fn, %function\n"
+	"ptr_fn:\n"
+	"	stp x29, x30, [sp, #-16]!\n"
+	"	mov x29, sp\n"
+	"	nop\n"
+	"	adr x4, ptr_end\n"
+	"	mov x2, #0\n"
+	"	mov x3, x0\n"
+	"ptr_lea:\n"
+	"	add x2, x2, x3, lsl #1\n"
+	"	add x2, x2, #1\n"
+	"ptr_call:\n"
+	"	bl ptr_helper\n"
+	"ptr_dec:\n"
+	"	subs x3, x3, #1\n"
+	"ptr_jnz:\n"
+	"	b.ne ptr_lea\n"
+	"	mov x0, x2\n"
+	"	b 1f\n"
+	"	.inst 0\n"
+	"1:	ldp x29, x30, [sp], #16\n"
+	"	ret\n"
+	".size ptr_fn, . - ptr_fn\n"
+	".type ptr_helper, %function\n"
+	"ptr_helper:\n"
+	"	add x2, x2, x2, lsl #1\n"
+	"	mov x5, #0x55\n"
+	"	eor x2, x2, x5\n"
+	"	ret\n"
+	".size ptr_helper, . - ptr_helper\n"
+	"ptr_end:\n"
+	".globl ptr_store\n"
+	".type ptr_store, %function\n"
+	"ptr_store:\n"
+	"	str x1, [x0]\n"
+	"	ret\n"
+	".size ptr_store, . - ptr_store\n"
+	".popsection\n");
+/* *p = v, by a store that uprobes steps out of line; the watchpoint test's. */
+extern char ptr_store[];
+#else
+/* ELFv2, no TOC use; the arch code emulates most of these, steps the rest. */
+asm(".pushsection .text\n"
+	".globl ptr_fn, ptr_lea, ptr_call, ptr_dec, ptr_jnz, ptr_helper, ptr_end\n"
+	".type ptr_fn, @function\n"
+	"ptr_fn:\n"
+	"	mflr 0\n"
+	"	std 0, 16(1)\n"
+	"	stdu 1, -32(1)\n"
+	"	nop\n"
+	"	li 5, 0\n"
+	"	mr 6, 3\n"
+	"ptr_lea:\n"
+	"	sldi 7, 6, 1\n"
+	"	add 5, 5, 7\n"
+	"	addi 5, 5, 1\n"
+	"ptr_call:\n"
+	"	bl ptr_helper\n"
+	"ptr_dec:\n"
+	"	addic. 6, 6, -1\n"
+	"ptr_jnz:\n"
+	"	bne ptr_lea\n"
+	"	mr 3, 5\n"
+	"	b 1f\n"
+	"	trap\n"
+	"1:	addi 1, 1, 32\n"
+	"	ld 0, 16(1)\n"
+	"	mtlr 0\n"
+	"	blr\n"
+	".size ptr_fn, . - ptr_fn\n"
+	".type ptr_helper, @function\n"
+	"ptr_helper:\n"
+	"	mulli 5, 5, 3\n"
+	"	xori 5, 5, 0x55\n"
+	"	blr\n"
+	".size ptr_helper, . - ptr_helper\n"
+	"ptr_end:\n"
+	".popsection\n");
+#endif
 
 /* Code addresses defined by the asm above, not C objects. */
 extern char ptr_fn[], ptr_lea[], ptr_call[], ptr_dec[], ptr_jnz[], ptr_helper[], ptr_end[];
@@ -109,15 +209,29 @@ static int wait_stop(pid_t pid)
 	return WSTOPSIG(status);
 }
 
+/* The registers PTRACE_GETREGSET gives for NT_PRSTATUS, and the instruction pointer. */
+#if defined(__x86_64__)
+#define TRACEE_REGS	struct user_regs_struct
+#define TRACEE_IP	rip
+#elif defined(__aarch64__)
+#define TRACEE_REGS	struct user_regs_struct
+#define TRACEE_IP	pc
+#else
+#define TRACEE_REGS	struct pt_regs
+#define TRACEE_IP	nip
+#endif
+
 static unsigned long get_ip(pid_t pid)
 {
-	struct user_regs_struct regs;
+	TRACEE_REGS regs;
+	struct iovec iov = { .iov_base = &regs, .iov_len = sizeof(regs) };
 
-	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs))
+	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &iov))
 		return 0;
-	return regs.rip;
+	return regs.TRACEE_IP;
 }
 
+#ifdef __x86_64__
 static int set_ip(pid_t pid, unsigned long ip)
 {
 	struct user_regs_struct regs;
@@ -127,6 +241,8 @@ static int set_ip(pid_t pid, unsigned long ip)
 	regs.rip = ip;
 	return ptrace(PTRACE_SETREGS, pid, NULL, &regs);
 }
+
+#endif
 
 /* Let the stopped child finish; its exit code, or -1. */
 static int finish(pid_t pid)
@@ -289,6 +405,127 @@ TEST_F_TIMEOUT(ptrace, single_step_over_probes, 60)
 	}
 }
 
+/*
+ * Perf execute breakpoints (counting, this process) on ptr_lea, stepped out of line
+ * on every arch, and ptr_call, emulated or simulated, with probes on both: NR_CALLS
+ * calls of ptr_fn must compute right, and breakpoints and probes count LOOPS each.
+ */
+TEST_F(ptrace, perf_breakpoint_on_probe)
+{
+	char *const sites[] = { ptr_lea, ptr_call };
+	unsigned long (*fn)(unsigned long) = (void *)ptr_fn;
+	struct perf_event_attr attr;
+	const int nr_calls = 3;
+	long long count;
+	int fds[2], i;
+	char name[32];
+
+#ifdef __powerpc64__
+	SKIP(return, "powerpc has data breakpoints only");
+#endif
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "bp_%lx", (unsigned long)(sites[i] - ptr_fn));
+		ASSERT_EQ(0, probe_add("p:%s/%s %s:0x%lx", PROBE_GROUP, name, self->exe,
+				       code_off(self->exe, (unsigned long)sites[i])));
+	}
+	ASSERT_EQ(0, probe_enable(NULL, true));
+	for (i = 0; i < 2; i++) {
+		memset(&attr, 0, sizeof(attr));
+		attr.type = PERF_TYPE_BREAKPOINT;
+		attr.size = sizeof(attr);
+		attr.bp_type = HW_BREAKPOINT_X;
+		attr.bp_addr = (unsigned long)sites[i];
+		attr.bp_len = sizeof(long);
+		attr.exclude_kernel = 1;
+		attr.exclude_hv = 1;
+		fds[i] = syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
+		ASSERT_LE(0, fds[i]) {
+			TH_LOG("perf_event_open of an execute breakpoint: %s", strerror(errno));
+		}
+	}
+	for (i = 0; i < nr_calls; i++)
+		ASSERT_EQ(ptr_ref(LOOPS), fn(LOOPS));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(sizeof(count), read(fds[i], &count, sizeof(count)));
+		close(fds[i]);
+		EXPECT_EQ(nr_calls * LOOPS, count) {
+			TH_LOG("breakpoint at ptr_fn+%#lx", (unsigned long)(sites[i] - ptr_fn));
+		}
+		snprintf(name, sizeof(name), "bp_%lx", (unsigned long)(sites[i] - ptr_fn));
+		EXPECT_EQ(nr_calls * LOOPS, probe_hits(name));
+	}
+	ASSERT_EQ(0, probe_enable(NULL, false));
+}
+
+#ifdef __aarch64__
+/* Set (@ctrl nonzero) or clear the tracee's first watchpoint, on @addr. */
+static int set_watchpoint(pid_t pid, unsigned long addr, unsigned int ctrl)
+{
+	struct user_hwdebug_state dbg = { 0 };
+	struct iovec iov = {
+		.iov_base = &dbg,
+		.iov_len = offsetof(struct user_hwdebug_state, dbg_regs[1]),
+	};
+
+	dbg.dbg_regs[0].addr = addr;
+	dbg.dbg_regs[0].ctrl = ctrl;
+	return ptrace(PTRACE_SETREGSET, pid, (void *)NT_ARM_HW_WATCH, &iov);
+}
+
+/* WCR_EL1: enabled, EL0, stores, all 8 bytes. */
+#define WATCH_STORE_8	((0xffu << 5) | (2u << 3) | (2u << 1) | 1u)
+
+/*
+ * A probe on ptr_store's store, a tracer's watchpoint on the word it writes: the
+ * tracee must stop with SIGTRAP (TRAP_HWBKPT) at the store, and with the watchpoint
+ * cleared finish with the word written.
+ */
+TEST_F(ptrace, watchpoint_on_stepped_store)
+{
+	static unsigned long word;
+	siginfo_t si;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, probe_add("p:%s/store %s:0x%lx", PROBE_GROUP, self->exe,
+			       code_off(self->exe, (unsigned long)ptr_store)));
+	ASSERT_EQ(0, probe_enable(NULL, true));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+			_exit(126);
+		raise(SIGSTOP);
+		((void (*)(unsigned long *, unsigned long))ptr_store)(&word, 42);
+		_exit(word == 42 ? 0 : 1);
+	}
+	ASSERT_EQ(SIGSTOP, wait_stop(pid));
+	ASSERT_EQ(0, set_watchpoint(pid, (unsigned long)&word, WATCH_STORE_8));
+	ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, NULL, NULL));
+	status = wait_within(pid, 10000);
+	ASSERT_TRUE(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP) {
+		TH_LOG("%s %#x", status == -1 ? "no stop in 10 s: status" : "status", status);
+	}
+	ASSERT_EQ(0, ptrace(PTRACE_GETSIGINFO, pid, NULL, &si));
+	EXPECT_EQ(TRAP_HWBKPT, si.si_code);
+	EXPECT_EQ((unsigned long)ptr_store, get_ip(pid));
+	ASSERT_EQ(0, set_watchpoint(pid, 0, 0));
+	EXPECT_EQ(0, finish(pid));
+	ASSERT_EQ(0, probe_enable(NULL, false));
+	/*
+	 * Two hits: the step cut short by the watchpoint, and the store's run
+	 * from the probed address again. More would be the copy trapping again.
+	 */
+	EXPECT_EQ(2, probe_hits("store"));
+}
+#else
+TEST_F(ptrace, watchpoint_on_stepped_store)
+{
+	SKIP(return, "arm64 only: there a watchpoint traps before the access");
+}
+#endif /* __aarch64__ */
+
+#ifdef __x86_64__
 struct sw_bp {
 	unsigned long addr;
 	unsigned char orig;
@@ -379,12 +616,21 @@ TEST_F(ptrace, breakpoint_next_to_probe)
 
 #else /* !__x86_64__ */
 
+TEST_F(ptrace, breakpoint_next_to_probe)
+{
+	SKIP(return, "the tracer's own breakpoint is an x86 int3");
+}
+
+#endif /* __x86_64__ */
+
+#else /* no ptr_fn for this arch */
+
 FIXTURE(ptrace) {
 };
 
 FIXTURE_SETUP(ptrace)
 {
-	SKIP(return, "the ptrace tests use x86-64 registers and code");
+	SKIP(return, "the ptrace tests have code for x86-64, arm64 and powerpc64 only");
 }
 
 FIXTURE_TEARDOWN(ptrace)
@@ -399,6 +645,14 @@ TEST_F(ptrace, breakpoint_next_to_probe)
 {
 }
 
-#endif /* __x86_64__ */
+TEST_F(ptrace, perf_breakpoint_on_probe)
+{
+}
+
+TEST_F(ptrace, watchpoint_on_stepped_store)
+{
+}
+
+#endif /* ptr_fn */
 
 TEST_HARNESS_MAIN
