@@ -122,6 +122,7 @@ echo "checkpatch: clean (but for the kinds in patches/series/checkpatch-accepted
 # Bisectability: the x86 kernel of our config after each patch, in a tree of its own
 # (build/src/series, objects in build/obj/series-x86_64), one build at a time.
 [ "$ARCH" = x86_64 ] || die "PATCHES_BUILD=1 builds the x86 kernel only"
+ours_src=$SRC
 SRC=$BUILD/src/series
 OBJ=$BUILD/obj/series-$ARCH
 exec 9>"$BUILD_LOCK"
@@ -135,7 +136,10 @@ mkdir -p "$SRC"
 tar -xJf "$HOST_TARBALL" -C "$SRC" --strip-components=1
 kconfigure "$REPO/harness/config/common.config" "$REPO/harness/config/$ARCH.config"
 for p in "$out"/*.patch; do
-	(cd "$SRC" && git apply "$p") || die "$(basename "$p") does not apply to the tree"
+	# build/src/series lies inside this repo's work tree, where git apply would take
+	# the paths as the repo's and skip them all: keep it from finding the repo.
+	(cd "$SRC" && GIT_CEILING_DIRECTORIES=$BUILD/src git apply "$p") ||
+		die "$(basename "$p") does not apply to the tree"
 	step "building after $(basename "$p")"
 	start=$(date +%s)
 	kmake -j"$(nproc)" "$KTARGET" > "$OBJ/build.log" 2>&1 || {
@@ -143,5 +147,11 @@ for p in "$out"/*.patch; do
 		die "the kernel does not build after $(basename "$p")"
 	}
 	echo "built after $(basename "$p") in $(($(date +%s) - start))s"
+done
+# The tree built last must be ours: a patch that applied to nothing would show here.
+for f in $touched; do
+	if [ -e "$ours_src/$f" ] || [ -e "$SRC/$f" ]; then
+		cmp -s "$ours_src/$f" "$SRC/$f" || die "the built series differs from ours: $f"
+	fi
 done
 echo "the kernel builds after every patch of the series"
