@@ -111,7 +111,7 @@ static inline bool vma_can_carry_breakpoint(struct vm_area_struct *vma, bool add
  * ever put a breakpoint in (the bit is set before any breakpoint is written), and
  * only then may its arch data be read.
  */
-static inline bool uprobe_ready(struct uprobe *uprobe)
+static __always_inline bool uprobe_ready(struct uprobe *uprobe)
 {
 	if (!test_bit(UPROBE_ANALYZED, &uprobe->flags))
 		return false;

@@ -167,8 +167,14 @@ bool uprobe_syscall_is_ours(struct pt_regs *regs)
 	return current->mm && arch_uprobe_syscall_is_ours(regs);
 }
 
+/* Does the current task wait for a return probe's trampoline? */
+static __always_inline bool returns_pending(void)
+{
+	return current->utask && current->utask->return_instances;
+}
+
 /* The current task's uprobes state, made at its first hit; NULL if out of memory. */
-static struct uprobe_task *current_utask(void)
+static __always_inline struct uprobe_task *current_utask(void)
 {
 	struct task_struct *t = current;
 
@@ -441,7 +447,7 @@ static void remove_from_current(struct uprobe *uprobe)
  * if every handler asked for the breakpoint to leave this process. Then the return is
  * not taken over either: the consumers are done with this process.
  */
-static bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
+static __always_inline bool run_handlers(struct uprobe *uprobe, struct pt_regs *regs)
 {
 	struct uprobe_task *utask = current->utask;
 	bool want_return = false, remove = true;
@@ -537,7 +543,7 @@ static void read_hit_gens(struct uprobe_last_hit *gens)
  * The probe of the task's last hit, if that was at @bp_vaddr and neither count has
  * moved since (struct uprobe_last_hit). The caller is inside uprobes_srcu.
  */
-static struct uprobe *last_hit_at(unsigned long bp_vaddr)
+static __always_inline struct uprobe *last_hit_at(unsigned long bp_vaddr)
 {
 	struct uprobe_task *utask = current->utask;
 	struct uprobe_last_hit *last;
@@ -739,6 +745,12 @@ static void try_optimize(struct uprobe *uprobe, unsigned long vaddr)
  * A hit goes: hit_find() (enters the section) - the handlers - hit_leave() - what
  * may sleep, with the reference - hit_end(). hit_complete() does the last three for
  * both ways of coming in (a breakpoint, a stub).
+ *
+ * The steps are forced inline into those two callers: as calls, their frames, the
+ * zeroing of this struct on the stack (CONFIG_INIT_STACK_ALL_ZERO) and the
+ * struct's trips through memory cost a push hit about a tenth of the instructions
+ * it spends in uprobes (counted with an instruction trace, bench/RESULTS.md). What
+ * a common hit does not reach stays out of line.
  */
 struct uprobe_hit {
 	struct uprobe	*uprobe;
@@ -752,7 +764,7 @@ struct uprobe_hit {
  * inside uprobes_srcu; a probe found the fast way comes without a reference, one
  * found the slow way with one. False: no probe, and the caller is outside.
  */
-static bool hit_find(struct uprobe_hit *hit, unsigned long vaddr)
+static __always_inline bool hit_find(struct uprobe_hit *hit, unsigned long vaddr)
 {
 	hit->vaddr = vaddr;
 	hit->held = NULL;
@@ -778,7 +790,7 @@ static bool hit_find(struct uprobe_hit *hit, unsigned long vaddr)
  * False when the probe is already on its way out: then its breakpoint is being taken
  * out, and whatever the task does next runs the instruction that is there again.
  */
-static bool hit_pin(struct uprobe_hit *hit)
+static __always_inline bool hit_pin(struct uprobe_hit *hit)
 {
 	if (hit->held)
 		return true;
@@ -789,13 +801,13 @@ static bool hit_pin(struct uprobe_hit *hit)
 }
 
 /* Leave the hit's uprobes_srcu section; only a pinned probe may be used after. */
-static void hit_leave(struct uprobe_hit *hit)
+static __always_inline void hit_leave(struct uprobe_hit *hit)
 {
 	srcu_read_unlock(&uprobes_srcu, hit->srcu_idx);
 }
 
 /* The hit is over: drop its reference, if it has one. */
-static void hit_end(struct uprobe_hit *hit)
+static __always_inline void hit_end(struct uprobe_hit *hit)
 {
 	if (hit->held)
 		uprobe_release(hit->held);
@@ -808,7 +820,8 @@ static void hit_end(struct uprobe_hit *hit)
  * instruction is not to be run either; *@remove says whether every handler asked for
  * the breakpoint to leave this process.
  */
-static bool hit_run_handlers(struct uprobe_hit *hit, struct pt_regs *regs, bool *remove)
+static __always_inline bool hit_run_handlers(struct uprobe_hit *hit, struct pt_regs *regs,
+					     bool *remove)
 {
 	/* GFP_KERNEL this small fails only for a task being killed for memory. */
 	if (unlikely(!current_utask()))
@@ -826,10 +839,10 @@ static bool hit_run_handlers(struct uprobe_hit *hit, struct pt_regs *regs, bool 
  * slow way (an emulation with page faults allowed, or the out-of-line step). A probe
  * that is on its way out gets none of these: its breakpoint is going anyway.
  */
-static void hit_complete(struct uprobe_hit *hit, struct pt_regs *regs, bool remove,
-			 bool optimize, bool done)
+static noinline void hit_complete_slowly(struct uprobe_hit *hit, struct pt_regs *regs,
+					 bool remove, bool optimize, bool done)
 {
-	if ((remove || optimize || !done) && !hit_pin(hit)) {
+	if (!hit_pin(hit)) {
 		hit_leave(hit);
 		hit_end(hit);
 		return;
@@ -845,6 +858,18 @@ static void hit_complete(struct uprobe_hit *hit, struct pt_regs *regs, bool remo
 	hit_end(hit);
 }
 
+/* The common end, emulated with nothing to do after: leave the section, no reference. */
+static __always_inline void hit_complete(struct uprobe_hit *hit, struct pt_regs *regs,
+					 bool remove, bool optimize, bool done)
+{
+	if (unlikely(remove || optimize || !done)) {
+		hit_complete_slowly(hit, regs, remove, optimize, done);
+		return;
+	}
+	hit_leave(hit);
+	hit_end(hit);
+}
+
 /**
  * uprobe_handle_stub_hit - a task came to the kernel from an optimized site's stub
  * @regs: the registers as they were at the site; the instruction pointer is @vaddr
@@ -857,7 +882,7 @@ static void hit_complete(struct uprobe_hit *hit, struct pt_regs *regs, bool remo
 void uprobe_handle_stub_hit(struct pt_regs *regs, unsigned long vaddr)
 {
 	bool remove = false;
-	struct uprobe_hit hit;
+	struct uprobe_hit hit __uninitialized;	/* hit_find() sets it all */
 
 	if (!hit_find(&hit, vaddr))
 		return;
@@ -890,14 +915,21 @@ static void handle_breakpoint(struct pt_regs *regs)
 {
 	unsigned long bp_vaddr = uprobe_get_swbp_addr(regs);
 	bool remove = false, optimize = false, done;
-	struct uprobe_hit hit;
+	struct uprobe_hit hit __uninitialized;	/* hit_find() sets it all */
 
-	if (bp_vaddr == uprobe_get_trampoline_vaddr()) {
+	/*
+	 * The trampoline first only for a task with returns pending: for one without,
+	 * no probe is found there and the trampoline's turn comes then (its SIGILL).
+	 */
+	if (returns_pending() && bp_vaddr == uprobe_get_trampoline_vaddr()) {
 		uprobe_handle_trampoline(regs);
 		return;
 	}
 	if (!hit_find(&hit, bp_vaddr)) {
-		program_trap(regs, bp_vaddr);
+		if (bp_vaddr == uprobe_get_trampoline_vaddr())
+			uprobe_handle_trampoline(regs);
+		else
+			program_trap(regs, bp_vaddr);
 		return;
 	}
 	/*
@@ -1044,12 +1076,11 @@ bool uprobe_deny_signal(void)
  * May a breakpoint trap of the current task be ours: does its mm carry breakpoints,
  * or does it wait for a return probe's trampoline (an int3 for 32-bit tasks)?
  */
-static bool breakpoint_may_be_ours(void)
+static __always_inline bool breakpoint_may_be_ours(void)
 {
 	struct mm_struct *mm = current->mm;
-	bool returns_pending = current->utask && current->utask->return_instances;
 
-	return mm && (test_bit(MMF_HAS_UPROBES, &mm->flags) || returns_pending);
+	return mm && (test_bit(MMF_HAS_UPROBES, &mm->flags) || returns_pending());
 }
 
 /**

@@ -412,7 +412,8 @@ static void uprobe_trace_write(struct trace_uprobe *tu, struct trace_event_file 
 			       const unsigned long *addr, struct uprobe_scratch *s)
 {
 	int head = uprobe_record_head(tu), len = s ? s->len : 0;
-	struct trace_event_buffer fbuffer;
+	/* Every field is set by trace_event_buffer_reserve(): no zeroing per hit. */
+	struct trace_event_buffer fbuffer __uninitialized;
 	struct uprobe_record *rec;
 
 	if (trace_trigger_soft_disabled(file))
