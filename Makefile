@@ -6,7 +6,8 @@
 #   make shell                an interactive guest shell
 #   make bench                ours against stock: bench/RESULTS.md, bench/hits.png
 #                             (BENCH_BEFORE=REV adds ours at git revision REV; time
-#                             rounds, BENCH_ROUNDS, then BENCH_ICOUNT instruction-count rounds)
+#                             rounds, BENCH_ROUNDS, then BENCH_ICOUNT instruction-count rounds,
+#                             then an instruction trace of one hit on x86, BENCH_TRACE=0: none)
 #   make probe-coverage       function entries each kernel runs without a step: bench/COVERAGE.md
 #   make stress               the long stress and fuzzing runs (STRESS_SECONDS per test,
 #                             1000 fuzzed lines per second of it, FUZZ_SEED to replay a run)

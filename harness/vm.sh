@@ -38,6 +38,8 @@ append="console=$QEMU_CONSOLE root=/dev/root rootfstype=9p
 
 qemu_cmd=($QEMU $QEMU_MACHINE $QEMU_ACCEL -smp 4 -m $memory -nographic -no-reboot $fs
 	-kernel "$kernel" -append "$(echo $append)")
+# VM_GDB=1: QEMU's gdbstub on tcp::1234, for the bench's instruction trace (trace.sh).
+[ "${VM_GDB:-0}" = 1 ] && qemu_cmd+=(-s)
 if [ $interactive = 1 ]; then
 	"${qemu_cmd[@]}"
 	exit 0

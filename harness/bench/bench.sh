@@ -59,10 +59,22 @@ for r in $(seq "$icount_rounds"); do
 	done
 done
 
+# The exact instructions of one hit of two kinds, stock and ours (trace.sh): x86, gdb.
+traces=()
+if [ "$ARCH" = x86_64 ] && [ "${BENCH_TRACE:-1}" = 1 ] && command -v gdb > /dev/null; then
+	for kind in push_rbp sub_rsp; do
+		for k in stock ours; do
+			step "tracing one $kind hit of the $k kernel, instruction by instruction"
+			"$REPO/harness/bench/trace.sh" "$k" "$kind" "$out/trace-$k-$kind.txt"
+		done
+		traces+=(--trace "$kind:$out/trace-stock-$kind.txt:$out/trace-ours-$kind.txt")
+	done
+fi
+
 step "writing bench/RESULTS.md"
 csvs() { seq "$2" | sed "s|.*|$out/$1.&.csv|" | paste -sd,; }
 args=(--stock "$(csvs stock "$rounds")" --ours "$(csvs ours "$rounds")"
-      --md "$REPO/bench/RESULTS.md" --plot "$out/plot.dat" --calls "$calls")
+      --md "$REPO/bench/RESULTS.md" --plot "$out/plot.dat" --calls "$calls" "${traces[@]}")
 if [ "$icount_rounds" -gt 0 ]; then
 	args+=(--icount-stock "$(csvs icount-stock "$icount_rounds")"
 	       --icount-ours "$(csvs icount-ours "$icount_rounds")")

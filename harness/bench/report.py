@@ -6,6 +6,7 @@ ours), which says how much of a ratio is noise. Rounds booted under icount give
 instructions instead of nanoseconds and get tables of their own."""
 import argparse
 import csv
+import re
 import datetime
 import platform
 import statistics
@@ -15,6 +16,8 @@ ap = argparse.ArgumentParser()
 for name in ('stock', 'ours', 'before', 'icount-stock', 'icount-ours', 'icount-before'):
     ap.add_argument('--' + name, default='', help='comma-separated CSV files, one per round')
 ap.add_argument('--before-label')
+ap.add_argument('--trace', action='append', default=[],
+                help='KIND:STOCK_FILE:OURS_FILE, instruction traces of one hit (trace.sh)')
 ap.add_argument('--md', required=True)
 ap.add_argument('--plot', required=True)
 ap.add_argument('--calls', required=True)
@@ -172,15 +175,23 @@ if istock and iours:
             else:
                 row += ' - | - |'
         lines.append(row)
-    lines.append('\n| probes on libc, 10 processes | stock add+enable | ours | '
-                 'stock disable+remove | ours | (millions of instructions) |')
-    lines.append('|---:|---:|---:|---:|---:|---|')
+    lines.append('\nRegistering and removing, in guest milliseconds under icount (instructions '
+                 'in millions, plus the idle vCPUs\' skipped waits):\n')
+    lines.append('| probes on libc, 10 processes | stock add+enable | ours | '
+                 'stock disable+remove | ours | stock add / enable | ours add / enable | '
+                 'enable speed-up | removal speed-up |')
+    lines.append('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for key, s in istock.items():
         if key[0] == 'reg' and key in iours:
             o = iours[key]
-            lines.append('| %s | %s | %s | %s | %s | add %.2fx, remove %.2fx of stock |' % (
-                key[1], s[2], o[2], s[3], o[3], float(o[2]) / max(float(s[2]), 1),
-                float(o[3]) / max(float(s[3]), 1)))
+            row = '| %s | %s | %s | %s | %s |' % (key[1], s[2], o[2], s[3], o[3])
+            if len(s) > 6 and len(o) > 6:
+                row += ' %s / %s | %s / %s | %.2fx |' % (s[5], s[6], o[5], o[6],
+                                                        float(s[6]) / max(float(o[6]), 1))
+            else:
+                row += ' - | - | - |'
+            row += ' %.2fx |' % (float(s[3]) / max(float(o[3]), 1))
+            lines.append(row)
 
     for kind in dict.fromkeys(k[1] for k in list(istock) + list(iours) if k[0] == 'prof'):
         lines.append('\n### Where a hit\'s instructions go: %s, tracefs\n' % kind)
@@ -214,6 +225,85 @@ for key in dict.fromkeys(list(stock) + list(istock)):
     for a, b, f in ((stock, ours, per_hit), (istock, iours, insns_per_hit)):
         vals += ['%.2f' % f(a[key]), '%.2f' % f(b[key])] if key in a and key in b else ['NaN'] * 2
     plot.append(' '.join([key[1]] + vals))
+
+# Where the instructions of one hit go, from the exact traces (trace.sh): each symbol
+# to a part of the path, the first pattern that matches (the rest is uprobes' own).
+TRACE_PARTS = [
+    ('trap entry and exit', r'^(asm_exc_|error_entry|error_return|sync_regs|exc_int3|exc_debug'
+     r'|poke_int3_handler|irqentry_|swapgs_restore|native_irq_return|arch_exit_to_user'
+     r'|entry_SYSCALL|do_syscall_64|syscall_exit_to_user|x64_sys_call|do_int3)'),
+    ('die notifier chain', r'notif|_notify$|^trace_die_|dump_on_oops'),
+    ('return-to-user work', r'^(exit_to_user_mode_loop|resume_user_mode_work|task_work_run)'),
+    ('VMA lookup and locks', r'^(mtree_|mas_|ma_|mt_|lock_vma_under_rcu|vma_|find_vma|mmap_read'
+     r'|down_read|up_read|rwsem_|valid_vma|__vma)'),
+    ('SRCU, RCU, references', r'srcu|^(__)?rcu_read|refcount|^(try_)?get_uprobe|^put_uprobe'
+     r'|^uprobe_release'),
+    ('trace record (tracing core)', r'^(ring_buffer|__rb_|rb_|trace_event_buffer|trace_buffer_'
+     r'|tracing_|trace_clock|sched_clock|native_sched_clock|ftrace_trace_stack'
+     r'|__trace_trigger|trace_event_ignore)'),
+    ('event handler (front end)', r'^(uprobe_dispatcher|__uprobe_trace_func|uprobe_trace_func'
+     r'|prepare_uprobe_buffer|trace_uprobe_|uprobe_hit|uprobe_record_head|uprobe_perf_'
+     r'|store_trace_args|process_fetch)'),
+    ('emulation or step', r'emulate|_xol|^xol_|^push_|^pop_|^mem_(read|write)|^alu_'
+     r'|skip_sstep|_user_8|_user_4|^__put_user|^__get_user|^_copy_(to|from)_user|__access_ok'
+     r'|rep_movs|single_step|^ubp_xol|^\(user\)$'),
+]
+
+
+def load_trace(path):
+    """The median of the traced hits (by total): {symbol: instructions}."""
+    hits = []
+    for line in open(path):
+        f = line.split()
+        if f[0] == 'HIT':
+            hits.append({})
+        elif hits:
+            hits[-1][f[1]] = int(f[0])
+    hits.sort(key=lambda h: sum(h.values()))
+    return hits[len(hits) // 2] if hits else {}
+
+
+def trace_parts(hit):
+    parts = {name: 0 for name, _ in TRACE_PARTS}
+    parts['uprobes\' own hit handling'] = 0
+    own = {}
+    for sym, n in hit.items():
+        for name, pattern in TRACE_PARTS:
+            if re.search(pattern, sym):
+                parts[name] += n
+                break
+        else:
+            parts['uprobes\' own hit handling'] += n
+            own[sym] = n
+    return parts, own
+
+
+for spec in args.trace:
+    kind, spath, opath = spec.split(':')
+    shit, ohit = load_trace(spath), load_trace(opath)
+    if not shit or not ohit:
+        continue
+    (sparts, sown), (oparts, oown) = trace_parts(shit), trace_parts(ohit)
+    lines.append('\n### Every instruction of one hit: %s, tracefs\n' % kind)
+    lines.append('harness/bench/trace.sh: gdb on QEMU\'s gdbstub stops the guest at a user-mode '
+                 'int3 on the probed function and single-steps it until it is back in that '
+                 'function (after the out-of-line step, where a kernel steps), counting each '
+                 'instruction by the symbol it is in, with the other vCPUs stopped and no '
+                 'interrupt taken; of three hits, the median (the ring buffer\'s time stamp '
+                 'takes one of two paths). The parts below sort the '
+                 'symbols by name (harness/bench/report.py, TRACE_PARTS).\n')
+    lines.append('| part of the hit | stock | ours | ours - stock |')
+    lines.append('|---|---:|---:|---:|')
+    for name in sparts:
+        lines.append('| %s | %d | %d | %+d |' % (name, sparts[name], oparts[name],
+                                                 oparts[name] - sparts[name]))
+    st, ot = sum(shit.values()), sum(ohit.values())
+    lines.append('| **all** | **%d** | **%d** | **%.2fx** |' % (st, ot, ot / st))
+    for label, own in (('stock', sown), ('ours', oown)):
+        top = sorted(own.items(), key=lambda x: -x[1])[:12]
+        lines.append('\nThe own hit handling of %s, by symbol: %s.' % (
+            label, ', '.join('`%s` %d' % x for x in top)))
+
 lines.append('\n## Threads hitting one probe (nop, tracefs)\n')
 lines.append('| threads | stock hits/s | ours hits/s | ours/stock | ours vs ours 1-thread |')
 lines.append('|---:|---:|---:|---:|---:|')
@@ -226,7 +316,8 @@ lines.append('\n## Registering and removing probes on libc mapped by 10 processe
 lines.append('Adding defines the events (one write to `uprobe_events` per probe: the tracing '
              'core makes each event and its tracefs files); enabling registers the probes with '
              'uprobes (one write to the group\'s `enable`), which is where the breakpoints go '
-             'into the 10 processes.\n')
+             'into the 10 processes. The probes are on a copy of libc in the guest\'s tmpfs '
+             '(harness/bench/guest.sh says why).\n')
 lines.append('| probes | stock add+enable ms | ours | stock disable+remove ms | ours | removal speed-up '
              '| stock add / enable ms | ours add / enable | enable speed-up |')
 lines.append('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')

@@ -100,7 +100,7 @@ static bool is_ret_probe(struct trace_uprobe *tu)
 }
 
 /* Size of a record's header: the trace entry and one or two addresses. */
-static int uprobe_record_head(struct trace_uprobe *tu)
+static __always_inline int uprobe_record_head(struct trace_uprobe *tu)
 {
 	return struct_size_t(struct uprobe_record, addr, is_ret_probe(tu) ? 2 : 1);
 }
@@ -423,7 +423,10 @@ static void uprobe_trace_write(struct trace_uprobe *tu, struct trace_event_file 
 	if (!rec)
 		return;
 
-	memcpy(rec->addr, addr, head - sizeof(*rec));
+	/* One or two addresses: stores, not a byte copy. */
+	rec->addr[0] = addr[0];
+	if (is_ret_probe(tu))
+		rec->addr[1] = addr[1];
 	if (len)
 		memcpy((void *)rec + head, s->buf, len);
 	trace_event_buffer_commit(&fbuffer);

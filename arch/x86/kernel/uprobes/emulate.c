@@ -117,8 +117,9 @@ static bool mem_read(struct pt_regs *regs, unsigned long addr, unsigned int size
 	return true;
 }
 
-static bool mem_write(struct pt_regs *regs, unsigned long addr, unsigned int size,
-		      unsigned long val)
+/* Inline with push_user(): each is on the hot path of every store and push emulated. */
+static __always_inline bool mem_write(struct pt_regs *regs, unsigned long addr,
+				      unsigned int size, unsigned long val)
 {
 	int err;
 
@@ -333,7 +334,8 @@ static bool lea_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 /* ---------------------------------------------------------------------------- */
 /* The stack.                                                                   */
 
-static int push_user(struct pt_regs *regs, unsigned long val, unsigned int size)
+static __always_inline int push_user(struct pt_regs *regs, unsigned long val,
+				     unsigned int size)
 {
 	unsigned long sp = regs->sp - size;
 
