@@ -22,6 +22,8 @@
 #include <linux/cleanup.h>
 #include <linux/ctype.h>
 #include <linux/filter.h>
+#include <linux/hashtable.h>
+#include <linux/jhash.h>
 #include <linux/module.h>
 #include <linux/namei.h>
 #include <linux/percpu.h>
@@ -48,6 +50,9 @@
  */
 struct trace_uprobe {
 	struct dyn_event		devent;	/* on dyn_event_list, under event_mutex */
+	/* In trace_uprobes_by_name and _by_offset while on dyn_event_list. */
+	struct hlist_node		name_node;
+	struct hlist_node		offset_node;
 	struct uprobe_consumer		consumer;
 	/* The registered uprobe while the event is enabled, else NULL. */
 	struct uprobe			*uprobe;
@@ -952,28 +957,50 @@ static void free_trace_uprobe(struct trace_uprobe *tu)
 
 DEFINE_FREE(trace_uprobe, struct trace_uprobe *, free_trace_uprobe(_T))
 
-/* The probes of every uprobe event, in order; the caller holds event_mutex. */
-static struct trace_uprobe *next_trace_uprobe(struct trace_uprobe *tu)
+/*
+ * The probes on dyn_event_list, indexed for the two questions every new probe
+ * asks: is there an event of this name, and a probe at this offset with another
+ * reference counter?  Walking the list instead would make adding N probes cost
+ * N^2 string compares.  Both tables are under event_mutex.
+ */
+#define TRACE_UPROBE_HASH_BITS	8
+static DEFINE_HASHTABLE(trace_uprobes_by_name, TRACE_UPROBE_HASH_BITS);
+static DEFINE_HASHTABLE(trace_uprobes_by_offset, TRACE_UPROBE_HASH_BITS);
+
+static u32 event_name_hash(const char *event, const char *group)
 {
-	struct list_head *pos = tu ? &tu->devent.list : &dyn_event_list;
-
-	for (pos = pos->next; pos != &dyn_event_list; pos = pos->next) {
-		struct dyn_event *ev = list_entry(pos, struct dyn_event, list);
-
-		if (is_trace_uprobe(ev))
-			return to_trace_uprobe(ev);
-	}
-	return NULL;
+	return jhash(event, strlen(event), jhash(group, strlen(group), 0));
 }
 
-#define for_each_trace_uprobe(tu)	\
-	for ((tu) = next_trace_uprobe(NULL); (tu); (tu) = next_trace_uprobe(tu))
+/* Put @tu on dyn_event_list, and in the indexes. */
+static void trace_uprobe_list_add(struct trace_uprobe *tu)
+{
+	lockdep_assert_held(&event_mutex);
 
+	dyn_event_add(&tu->devent, trace_probe_event_call(&tu->tp));
+	hash_add(trace_uprobes_by_name, &tu->name_node,
+		 event_name_hash(trace_probe_name(&tu->tp), trace_probe_group_name(&tu->tp)));
+	hash_add(trace_uprobes_by_offset, &tu->offset_node, tu->offset);
+}
+
+static void trace_uprobe_list_del(struct trace_uprobe *tu)
+{
+	lockdep_assert_held(&event_mutex);
+
+	hash_del(&tu->offset_node);
+	hash_del(&tu->name_node);
+	dyn_event_remove(&tu->devent);
+}
+
+/* A probe of the event GROUP/EVENT, or NULL. */
 static struct trace_uprobe *find_trace_uprobe(const char *event, const char *group)
 {
 	struct trace_uprobe *tu;
 
-	for_each_trace_uprobe(tu) {
+	lockdep_assert_held(&event_mutex);
+
+	hash_for_each_possible(trace_uprobes_by_name, tu, name_node,
+			       event_name_hash(event, group)) {
 		if (!strcmp(trace_probe_name(&tu->tp), event) &&
 		    !strcmp(trace_probe_group_name(&tu->tp), group))
 			return tu;
@@ -995,7 +1022,9 @@ static int check_ref_ctr(struct trace_uprobe *new)
 {
 	struct trace_uprobe *tu;
 
-	for_each_trace_uprobe(tu) {
+	lockdep_assert_held(&event_mutex);
+
+	hash_for_each_possible(trace_uprobes_by_offset, tu, offset_node, new->offset) {
 		if (same_location(tu, new) && tu->ref_ctr_offset != new->ref_ctr_offset) {
 			pr_warn("Reference counter offset mismatch.\n");
 			return -EINVAL;
@@ -1061,7 +1090,7 @@ static int join_event(struct trace_uprobe *tu, struct trace_uprobe *event)
 			return ret;
 		}
 	}
-	dyn_event_add(&tu->devent, trace_probe_event_call(&tu->tp));
+	trace_uprobe_list_add(tu);
 	return 0;
 }
 
@@ -1092,7 +1121,7 @@ static int register_trace_uprobe(struct trace_uprobe *tu)
 	if (ret)
 		return ret;
 
-	dyn_event_add(&tu->devent, trace_probe_event_call(&tu->tp));
+	trace_uprobe_list_add(tu);
 	return 0;
 }
 
@@ -1122,7 +1151,7 @@ static int unregister_trace_uprobe(struct trace_uprobe *tu)
 			return ret;
 	}
 
-	dyn_event_remove(&tu->devent);
+	trace_uprobe_list_del(tu);
 	trace_probe_unlink(&tu->tp);
 	free_trace_uprobe(tu);
 	return 0;
@@ -1562,11 +1591,12 @@ int bpf_get_uprobe_info(const struct perf_event *event, u32 *fd_type,
 {
 	struct trace_uprobe *tu;
 
-	if (perf_type_tracepoint)
-		tu = find_trace_uprobe(trace_event_name(event->tp_event),
-				       event->tp_event->class->system);
-	else
-		tu = trace_uprobe_primary(event->tp_event);
+	/*
+	 * Opened by its tracefs id or through the PMU, the perf event is on the
+	 * trace_uprobe's own event: its first probe is the one, found without a
+	 * walk of every probe (that would want event_mutex).
+	 */
+	tu = trace_uprobe_primary(event->tp_event);
 	if (!tu)
 		return -EINVAL;
 

@@ -11,11 +11,14 @@
  *   the instruction there, not only the one that trapped;
  * - a process whose last probe went takes its own int3 as without uprobes: the signal
  *   frame says int3, and later traps no longer come through uprobes at all;
- * - a stepped rep string instruction is one hit, however many rounds it makes.
+ * - a stepped rep string instruction is one hit, however many rounds it makes;
+ * - BPF_TASK_FD_QUERY on a BPF program's perf event names the event's file,
+ *   offset and kind, for an event with two probes and for a PMU event.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -412,5 +416,98 @@ TEST_F(corners, own_int3_after_last_probe)
 }
 
 #endif /* __x86_64__ */
+
+/* The probed function of the second probe of a two-probe event. */
+PROBED int other_probed(int x)
+{
+	return x + 1;
+}
+
+/* A BPF program that does nothing, for a perf event to carry; its fd, or -1. */
+static int bpf_nop_prog(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr = {
+		.prog_type = BPF_PROG_TYPE_KPROBE,
+		.insns = (unsigned long)insns,
+		.insn_cnt = ARRAY_SIZE(insns),
+		.license = (unsigned long)"GPL",
+	};
+
+	return syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+
+struct fd_info {
+	char name[256];
+	__u32 fd_type;
+	__u64 offset;
+};
+
+/* What BPF_TASK_FD_QUERY says of perf event @fd of this process. */
+static int fd_query(int fd, struct fd_info *info)
+{
+	union bpf_attr attr = {
+		.task_fd_query = {
+			.pid = getpid(),
+			.fd = fd,
+			.buf = (unsigned long)info->name,
+			.buf_len = sizeof(info->name),
+		},
+	};
+
+	if (syscall(__NR_bpf, BPF_TASK_FD_QUERY, &attr, sizeof(attr)))
+		return -1;
+	info->fd_type = attr.task_fd_query.fd_type;
+	info->offset = attr.task_fd_query.probe_offset;
+	return 0;
+}
+
+/*
+ * What `bpftool perf` shows: the uprobe behind a BPF program's perf event. A
+ * tracefs event opened by its id reports its first probe (this one has a
+ * second, added after it), a PMU event its own.
+ */
+TEST_F(corners, bpf_fd_query)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT };
+	long other = elf_sym_offset(self->exe, "other_probed");
+	int prog, tp_fd, pmu_fd;
+	struct fd_info info;
+
+	ASSERT_LT(0, other);
+	prog = bpf_nop_prog();
+	if (prog < 0)
+		SKIP(return, "cannot load a BPF program (%s)", strerror(errno));
+	ASSERT_EQ(0, probe_add("p:%s/fdq %s:0x%lx", PROBE_GROUP, self->exe, self->off));
+	ASSERT_EQ(0, probe_add("p:%s/fdq %s:0x%lx", PROBE_GROUP, self->exe, other));
+	attr.config = read_long(TRACEFS "/events/" PROBE_GROUP "/fdq/id", -1);
+	ASSERT_LT(0, (long)attr.config);
+	tp_fd = syscall(__NR_perf_event_open, &attr, getpid(), -1, -1, PERF_FLAG_FD_CLOEXEC);
+	ASSERT_LE(0, tp_fd);
+	ASSERT_EQ(0, ioctl(tp_fd, PERF_EVENT_IOC_SET_BPF, prog));
+	ASSERT_EQ(0, fd_query(tp_fd, &info)) TH_LOG("query: %s", strerror(errno));
+	EXPECT_EQ(BPF_FD_TYPE_UPROBE, info.fd_type);
+	EXPECT_EQ(self->off, (long)info.offset);
+	EXPECT_STREQ(self->exe, info.name);
+
+	pmu_fd = pmu_probe_open(self->exe, other, true, getpid());
+	if (pmu_fd < 0) {
+		close(tp_fd);
+		close(prog);
+		SKIP(return, "no uprobe PMU (%s)", strerror(errno));
+	}
+	ASSERT_EQ(0, ioctl(pmu_fd, PERF_EVENT_IOC_SET_BPF, prog));
+	ASSERT_EQ(0, fd_query(pmu_fd, &info)) TH_LOG("query: %s", strerror(errno));
+	EXPECT_EQ(BPF_FD_TYPE_URETPROBE, info.fd_type);
+	EXPECT_EQ(other, (long)info.offset);
+	EXPECT_STREQ(self->exe, info.name);
+	EXPECT_EQ(3, other_probed(2));
+	close(pmu_fd);
+	close(tp_fd);
+	close(prog);
+}
 
 TEST_HARNESS_MAIN
