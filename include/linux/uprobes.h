@@ -69,8 +69,8 @@ enum uprobe_task_state {
 };
 
 /**
- * struct uprobe_last_hit - where a task last hit a probe, so that the next hit there
- *	needs no lookup (kernel/events/uprobes_task.c, hit_find())
+ * struct uprobe_last_hit - a site where a task hit a probe lately, so that the next
+ *	hit there needs no lookup (kernel/events/uprobes_task.c, hit_find())
  * @vaddr: the site
  * @uprobe: the probe found for it; no reference, used only inside uprobes_srcu
  * @maps_gen: the mm's uprobes_state.maps_gen before the probe was looked up
@@ -86,6 +86,15 @@ struct uprobe_last_hit {
 	u64			retired;
 };
 
+/*
+ * A task remembers a few sites, each in the entry a hash of its address picks: a
+ * program whose loop runs several probes in turn (malloc and free; a function and
+ * its callee) then finds each again without a lookup. Two sites that pick the same
+ * entry take turns in it. 256 bytes a task, allocated at its first hit.
+ */
+#define UPROBE_LAST_HITS_BITS	3
+#define UPROBE_LAST_HITS	(1 << UPROBE_LAST_HITS_BITS)
+
 /**
  * struct uprobe_task - per-task uprobes state, allocated on the task's first hit
  * @state: out-of-line stepping state, see enum uprobe_task_state.
@@ -100,10 +109,12 @@ struct uprobe_last_hit {
  *	at the probed instruction through it).
  * @return_instances: pending return probes, innermost first.
  * @depth: number of @return_instances.
- * @last_hit: the probe of the task's last hit, and what it was found by.
+ * @spare_returns: return instances no longer pending, kept for the next ones.
+ * @last_hits: the probes of the task's recent hits, and what they were found by.
  */
 struct uprobe_task {
 	struct return_instance		*return_instances;
+	struct return_instance		*spare_returns;
 	unsigned int			depth;
 	enum uprobe_task_state		state;
 	struct uprobe			*active_uprobe;
@@ -120,7 +131,7 @@ struct uprobe_task {
 			struct callback_head	dup_xol_work;
 		};
 	};
-	struct uprobe_last_hit		last_hit;
+	struct uprobe_last_hit		last_hits[UPROBE_LAST_HITS];
 };
 
 /**

@@ -64,7 +64,7 @@ static seqcount_spinlock_t uprobes_seqcount = SEQCNT_SPINLOCK_ZERO(uprobes_seqco
 								  &uprobes_treelock);
 
 /*
- * Counts the probes that left the tree: a task's memory of its last hit (struct
+ * Counts the probes that left the tree: a task's memory of its recent hits (struct
  * uprobe_last_hit) holds only while the count stays where it was before the probe was
  * looked up. 64 bits, so that it never comes back round to a remembered value.
  * Bumped under uprobes_treelock, after the erase and its seqcount section, whose
@@ -1410,7 +1410,7 @@ out:
  * @end: its end
  *
  * Breakpoints live in the mapping's pages and go with them; what changes is what a
- * hit in the range would find: the tasks' memory of their last hit (struct
+ * hit in the range would find: the tasks' memory of their recent hits (struct
  * uprobe_last_hit) stops counting.
  */
 void uprobe_munmap(struct vm_area_struct *vma, unsigned long start, unsigned long end)

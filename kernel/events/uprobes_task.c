@@ -10,6 +10,7 @@
  * uprobes.c's; uprobes_internal.h is what the two share.
  */
 
+#include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/kdebug.h>
 #include <linux/mm.h>
@@ -183,10 +184,27 @@ static __always_inline struct uprobe_task *current_utask(void)
 	return t->utask;
 }
 
-static void free_return_instance(struct return_instance *ri)
+/*
+ * A return instance for the current task: a spare one it used before if it has one.
+ * The spares are its own (only the task itself takes and gives them back), so need
+ * no lock; there are never more than the most returns it had pending at once.
+ */
+static struct return_instance *get_return_instance(struct uprobe_task *utask)
+{
+	struct return_instance *ri = utask->spare_returns;
+
+	if (!ri)
+		return kmalloc(sizeof(*ri), GFP_KERNEL);
+	utask->spare_returns = ri->next;
+	return ri;
+}
+
+/* A return instance that is off the task's pending list: keep it for the next one. */
+static void put_return_instance(struct uprobe_task *utask, struct return_instance *ri)
 {
 	uprobe_release(ri->uprobe);
-	kfree(ri);
+	ri->next = utask->spare_returns;
+	utask->spare_returns = ri;
 }
 
 /* Forget the innermost pending return probe. */
@@ -197,7 +215,7 @@ static void pop_return_instance(struct uprobe_task *utask)
 	utask->depth--;
 	/* NMI readers: see hijack_return(). */
 	WRITE_ONCE(utask->return_instances, top->next);
-	free_return_instance(top);
+	put_return_instance(utask, top);
 }
 
 /**
@@ -218,6 +236,12 @@ void uprobe_free_utask(struct task_struct *t)
 		uprobe_release(utask->active_uprobe);
 	while (utask->return_instances)
 		pop_return_instance(utask);
+	while (utask->spare_returns) {
+		struct return_instance *ri = utask->spare_returns;
+
+		utask->spare_returns = ri->next;
+		kfree(ri);
+	}
 	kfree(utask);
 }
 
@@ -310,12 +334,12 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 				    current->comm, task_pid_nr(current), utask->depth);
 		return;
 	}
-	ri = kmalloc(sizeof(*ri), GFP_KERNEL);
-	if (!ri)
-		return;
 	/* The instance's reference; none if the probe is already on its way out. */
-	if (!refcount_inc_not_zero(&uprobe->ref)) {
-		kfree(ri);
+	if (!refcount_inc_not_zero(&uprobe->ref))
+		return;
+	ri = get_return_instance(utask);
+	if (!ri) {
+		uprobe_release(uprobe);
 		return;
 	}
 
@@ -358,8 +382,8 @@ static void hijack_return(struct uprobe *uprobe, struct pt_regs *regs)
 	return;
 
 err_put:
-	uprobe_release(uprobe);
-	kfree(ri);
+	ri->uprobe = uprobe;
+	put_return_instance(utask, ri);
 }
 
 static void run_ret_handlers(struct return_instance *ri, struct pt_regs *regs)
@@ -412,7 +436,7 @@ void uprobe_handle_trampoline(struct pt_regs *regs)
 			utask->depth--;
 			if (real)
 				run_ret_handlers(ri, regs);
-			free_return_instance(ri);
+			put_return_instance(utask, ri);
 		}
 	} while (!real);
 	return;
@@ -539,18 +563,28 @@ static void read_hit_gens(struct uprobe_last_hit *gens)
 	smp_rmb();
 }
 
+/* The entry of @utask's recent hits that a hit at @bp_vaddr is remembered in. */
+static __always_inline struct uprobe_last_hit *last_hit_entry(struct uprobe_task *utask,
+							      unsigned long bp_vaddr)
+{
+	return &utask->last_hits[hash_long(bp_vaddr, UPROBE_LAST_HITS_BITS)];
+}
+
 /*
- * The probe of the task's last hit, if that was at @bp_vaddr and neither count has
- * moved since (struct uprobe_last_hit). The caller is inside uprobes_srcu.
+ * The probe the task last hit at @bp_vaddr, if it remembers the site still and
+ * neither count has moved since (struct uprobe_last_hit). The caller is inside
+ * uprobes_srcu.
  */
 static __always_inline struct uprobe *last_hit_at(unsigned long bp_vaddr)
 {
 	struct uprobe_task *utask = current->utask;
 	struct uprobe_last_hit *last;
 
-	if (!utask || utask->last_hit.vaddr != bp_vaddr || !utask->last_hit.uprobe)
+	if (!utask)
 		return NULL;
-	last = &utask->last_hit;
+	last = last_hit_entry(utask, bp_vaddr);
+	if (last->vaddr != bp_vaddr || !last->uprobe)
+		return NULL;
 	if (last->maps_gen != atomic64_read(&current->mm->uprobes_state.maps_gen) ||
 	    last->retired != atomic64_read(&uprobes_retired))
 		return NULL;
@@ -567,7 +601,7 @@ static void remember_hit(unsigned long bp_vaddr, struct uprobe *uprobe,
 		return;
 	gens->vaddr = bp_vaddr;
 	gens->uprobe = uprobe;
-	utask->last_hit = *gens;
+	*last_hit_entry(utask, bp_vaddr) = *gens;
 }
 
 /*

@@ -5,6 +5,7 @@
  * - another file mapped at the same address (munmap then mmap, or MAP_FIXED over it);
  * - another offset of the same file mapped there;
  * - the probe deleted and a new one made at the same place.
+ * A task remembers several sites; all of them must go stale so.
  * Each time, the next hits must count on the probe that is there now, and the
  * instruction run must be the one now mapped (a function of each file returns a
  * different number).
@@ -158,6 +159,33 @@ TEST_F(lasthit, other_offset)
 	EXPECT_EQ(2, call_code(self->code));
 	EXPECT_EQ(CALLS, probe_hits("a1"));
 	EXPECT_EQ(CALLS, probe_hits("a0"));
+}
+
+/*
+ * Two sites hit in turn, as a loop over malloc and free hits them: each counts on its
+ * own probe, however the two share the task's memory of recent hits. Then another
+ * file at the address: both are stale, and the new file's probe (at its first
+ * function only) counts.
+ */
+TEST_F(lasthit, sites_in_turn)
+{
+	int (*first)(void) = (int (*)(void))self->code;
+	int (*idle)(void) = (int (*)(void))((char *)self->code + IDLE);
+	int i, sum = 0;
+
+	for (i = 0; i < CALLS; i++)
+		sum += first() + idle();
+	EXPECT_EQ(2 * CALLS, sum);
+	EXPECT_EQ(2 * CALLS, probe_hits("a0"));
+	EXPECT_EQ(CALLS, probe_hits("a0_idle"));
+
+	ASSERT_EQ(self->code, map_code(FILE_B, 0, self->code));
+	for (i = 0, sum = 0; i < CALLS; i++)
+		sum += first() + idle();
+	EXPECT_EQ(6 * CALLS, sum);
+	EXPECT_EQ(CALLS, probe_hits("b0"));
+	EXPECT_EQ(2 * CALLS, probe_hits("a0"));
+	EXPECT_EQ(CALLS, probe_hits("a0_idle"));
 }
 
 /*
