@@ -88,10 +88,13 @@ static void *map_code(const char *path, off_t off, void *where)
 	return p;
 }
 
+/* A function of the mapped code: each returns its own small number. */
+typedef int (*code_fn)(void);
+
 /* Call the function at @code CALLS times; its value if it gave the same each time, else -1. */
 static int call_code(void *code)
 {
-	int (*fn)(void) = (int (*)(void))code;
+	code_fn fn = (code_fn)code;
 	int i, value = fn();
 
 	for (i = 1; i < CALLS; i++)
@@ -169,8 +172,8 @@ TEST_F(lasthit, other_offset)
  */
 TEST_F(lasthit, sites_in_turn)
 {
-	int (*first)(void) = (int (*)(void))self->code;
-	int (*idle)(void) = (int (*)(void))((char *)self->code + IDLE);
+	code_fn first = (code_fn)self->code;
+	code_fn idle = (code_fn)((char *)self->code + IDLE);
 	int i, sum = 0;
 
 	for (i = 0; i < CALLS; i++)
