@@ -55,6 +55,21 @@ for kind in nop1 nop5 push_rbp endbr64 sub_rsp mov_reg mov_to_stack mov_from_sta
 	echo "$kind done" >&2
 done
 
+# Two probes hit in turn: k_call and the k_ret it calls, as a program's loop runs
+# several probes. Per hit: half of what the two add to a call of k_call.
+half() { awk -v b="$1" -v p="$2" 'BEGIN {printf "%.1f\n", b + (p - b) / 2}'; }
+base=$(ns call $((calls * 20)) 1)
+echo "p:bench/pair_call $bin:${off[call]}" >> $T/uprobe_events
+echo "p:bench/pair_ret $bin:${off[ret]}" >> $T/uprobe_events
+echo 1 > $T/events/bench/enable
+echo "hit,call_and_callee,tracefs,$base,$(half "$base" "$(ns call "$calls" 1)")" >> "$out"
+echo 0 > $T/events/bench/enable
+probed=$(perf stat -e bench:pair_call,bench:pair_ret -x, -o /dev/null -- "$bin" call "$calls" 1 |
+	awk '{print $1}')
+echo "hit,call_and_callee,perf,$base,$(half "$base" "$probed")" >> "$out"
+clear_probes
+echo "call_and_callee done" >&2
+
 # Under icount, a profile of the hit path: cpu-clock samples are then instruction
 # samples. Only the hits process's samples count (the idle vCPUs sample their halt).
 if [ "$clock" = icount ]; then

@@ -80,6 +80,8 @@ def insns_per_hit(r):
 def what_of(key):
     if key[1] == 'bash_malloc_free':
         return 'bash loop, probes on libc malloc and free'
+    if key[1] == 'call_and_callee':
+        return 'call, its callee probed too (per hit)'
     return key[1] if key[0] == 'hit' else 'return probe on ' + key[1]
 
 
