@@ -28,7 +28,7 @@ struct ubp_stub_page;
 
 /*
  * UBP's state in one mm, embedded in mm_struct (as mm->uprobes_state.ubp) and reached
- * only through the functions below. All zero means nothing made yet; fork copies
+ * only through the functions (and ubp_has_stubs()) below. All zero means nothing made yet; fork copies
  * mm_struct byte for byte, so kernel/fork.c zeroes it for the child.
  */
 struct ubp_mm_state {
@@ -86,7 +86,12 @@ unsigned long ubp_stub_bind(struct mm_struct *mm, unsigned long site, unsigned l
 unsigned long ubp_stub_site(struct mm_struct *mm, unsigned long slot);
 unsigned long ubp_stub_site_in(struct mm_struct *mm, unsigned long start, unsigned long end,
 			       unsigned int *pos);
-bool ubp_has_stubs(struct mm_struct *mm);
+/*
+ * ubp_has_stubs(mm) - has @mm ever had a stub page (may any of its sites be
+ * optimized)? A macro, since x86 asks on every breakpoint hit and struct mm_struct
+ * is not defined here (mm_types.h includes this header).
+ */
+#define ubp_has_stubs(mm)	(READ_ONCE((mm)->uprobes_state.ubp.stub_pages) != NULL)
 int ubp_stubs_dup(struct mm_struct *oldmm, struct mm_struct *newmm);
 
 void ubp_mm_free(struct mm_struct *mm);

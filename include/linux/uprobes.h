@@ -90,10 +90,19 @@ struct uprobe_last_hit {
  * A task remembers a few sites, each in the entry a hash of its address picks: a
  * program whose loop runs several probes in turn (malloc and free; a function and
  * its callee) then finds each again without a lookup. Two sites that pick the same
- * entry take turns in it. 256 bytes a task, allocated at its first hit.
+ * entry take turns in it. UPROBE_LAST_HITS struct uprobe_last_hit a task (256 bytes
+ * on 64-bit), allocated with the rest of its uprobe_task at its first hit.
  */
 #define UPROBE_LAST_HITS_BITS	3
 #define UPROBE_LAST_HITS	(1 << UPROBE_LAST_HITS_BITS)
+
+/*
+ * The return instances a task keeps for reuse once they are no longer pending: as
+ * many as common nesting of probed functions needs. Deeper nesting allocates the
+ * rest and frees them on return, so a task that once recursed deep under a return
+ * probe does not keep that memory after.
+ */
+#define UPROBE_SPARE_RETURNS	8
 
 /**
  * struct uprobe_task - per-task uprobes state, allocated on the task's first hit
@@ -110,11 +119,13 @@ struct uprobe_last_hit {
  * @return_instances: pending return probes, innermost first.
  * @depth: number of @return_instances.
  * @spare_returns: return instances no longer pending, kept for the next ones.
+ * @nr_spare_returns: how many; at most UPROBE_SPARE_RETURNS.
  * @last_hits: the probes of the task's recent hits, and what they were found by.
  */
 struct uprobe_task {
 	struct return_instance		*return_instances;
 	struct return_instance		*spare_returns;
+	unsigned int			nr_spare_returns;
 	unsigned int			depth;
 	enum uprobe_task_state		state;
 	struct uprobe			*active_uprobe;
@@ -232,6 +243,16 @@ bool arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
 			     struct pt_regs *regs);
 bool arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
 			     unsigned long vaddr);
+/*
+ * What analysis decided of arch_uprobe_optimizable() for every hit: false where
+ * it is false whatever the hit. Every emulated hit asks, so it is a test inline.
+ */
+#ifndef arch_uprobe_may_optimize
+static inline bool arch_uprobe_may_optimize(struct arch_uprobe *aup)
+{
+	return false;
+}
+#endif
 void arch_uprobe_optimize(struct arch_uprobe *aup, struct vm_area_struct *vma,
 			  unsigned long vaddr);
 void arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struct *vma,

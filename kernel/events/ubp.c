@@ -952,17 +952,6 @@ unsigned long ubp_stub_site_in(struct mm_struct *mm, unsigned long start, unsign
 }
 
 /**
- * ubp_has_stubs - has @mm ever had a stub page (may any of its sites be optimized)?
- * @mm: the mm
- *
- * Return: true if so.
- */
-bool ubp_has_stubs(struct mm_struct *mm)
-{
-	return READ_ONCE(ubp_state(mm)->stub_pages);
-}
-
-/**
  * ubp_stubs_dup - give a forked child the parent's stub pages
  * @oldmm: the parent's mm, its mmap_lock held for writing (by fork)
  * @newmm: the child's, not running yet

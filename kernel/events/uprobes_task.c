@@ -138,7 +138,7 @@ void __weak arch_uprobe_unoptimize(struct arch_uprobe *aup, struct vm_area_struc
 
 /*
  * Without a way to tell live frames from abandoned ones every pending return
- * instance is taken as live: one left behind by longjmp() is only freed when the
+ * instance is taken as live: one left behind by longjmp() stays pending until the
  * frames below it return.
  */
 bool __weak arch_uretprobe_is_alive(struct return_instance *ret, enum rp_check ctx,
@@ -187,7 +187,7 @@ static __always_inline struct uprobe_task *current_utask(void)
 /*
  * A return instance for the current task: a spare one it used before if it has one.
  * The spares are its own (only the task itself takes and gives them back), so need
- * no lock; there are never more than the most returns it had pending at once.
+ * no lock.
  */
 static struct return_instance *get_return_instance(struct uprobe_task *utask)
 {
@@ -196,15 +196,21 @@ static struct return_instance *get_return_instance(struct uprobe_task *utask)
 	if (!ri)
 		return kmalloc(sizeof(*ri), GFP_KERNEL);
 	utask->spare_returns = ri->next;
+	utask->nr_spare_returns--;
 	return ri;
 }
 
-/* A return instance that is off the task's pending list: keep it for the next one. */
+/* A return instance that is off the task's pending list: kept for the next one. */
 static void put_return_instance(struct uprobe_task *utask, struct return_instance *ri)
 {
 	uprobe_release(ri->uprobe);
+	if (utask->nr_spare_returns >= UPROBE_SPARE_RETURNS) {
+		kfree(ri);
+		return;
+	}
 	ri->next = utask->spare_returns;
 	utask->spare_returns = ri;
+	utask->nr_spare_returns++;
 }
 
 /* Forget the innermost pending return probe. */
@@ -992,7 +998,7 @@ static void handle_breakpoint(struct pt_regs *regs)
 		pagefault_disable();
 		done = arch_uprobe_skip_sstep(&hit.uprobe->arch, regs);
 		pagefault_enable();
-		if (done && !remove)
+		if (done && !remove && arch_uprobe_may_optimize(&hit.uprobe->arch))
 			optimize = arch_uprobe_optimizable(&hit.uprobe->arch, regs, bp_vaddr);
 	}
 	hit_complete(&hit, regs, remove, optimize, done);

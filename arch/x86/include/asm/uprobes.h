@@ -142,6 +142,13 @@ struct arch_uprobe {
 	bool				nop5;
 };
 
+/* Only a 5-byte nop's site may become a jump (arch_uprobe_optimizable(), opt.c). */
+static inline bool arch_uprobe_may_optimize(struct arch_uprobe *aup)
+{
+	return aup->nop5;
+}
+#define arch_uprobe_may_optimize arch_uprobe_may_optimize
+
 /*
  * Saved across one out-of-line step; and, during one emulation, the DR_TRAPn bits of
  * the task's ptrace watchpoints its accesses hit (@watch_hits, while @watching).

@@ -32,6 +32,7 @@ struct uprobe_insn_ops {
 enum x86_uprobe_emulation {
 	X86_EMUL_NOP,
 	X86_EMUL_PUSH,
+	X86_EMUL_PUSH64,	/* PUSH of 8 bytes */
 	X86_EMUL_PUSH_IMM,
 	X86_EMUL_PUSHF,
 	X86_EMUL_POP,

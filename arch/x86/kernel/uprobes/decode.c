@@ -472,7 +472,7 @@ static bool choose_stack_insn(struct arch_uprobe *aup, struct insn *insn)
 	switch (op) {
 	case 0x50 ... 0x57:			/* push reg */
 		st.reg = x86_uprobe_gpr_offset[(op & 7) + (rex_b ? 8 : 0)];
-		ops = EMULATION(PUSH);
+		ops = st.size == 8 ? EMULATION(PUSH64) : EMULATION(PUSH);
 		break;
 	case 0x58 ... 0x5f:			/* pop reg; pop %rsp is stepped */
 		if (op == 0x5c && !rex_b)

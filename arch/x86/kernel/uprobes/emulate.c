@@ -49,7 +49,8 @@ const u8 x86_uprobe_gpr_offset[] = {
 			 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_OF)
 
 /* With EFLAGS.AC (Linux sets CR0.AM), a misaligned user access raises #AC: step it. */
-static bool would_trap_unaligned(struct pt_regs *regs, unsigned long addr, unsigned int size)
+static __always_inline bool would_trap_unaligned(struct pt_regs *regs, unsigned long addr,
+						 unsigned int size)
 {
 	return (regs->flags & X86_EFLAGS_AC) && (addr & (size - 1));
 }
@@ -353,6 +354,18 @@ static bool push_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 	return true;
 }
 
+/*
+ * The same for 64-bit code, where a push is 8 bytes: the first instruction of most
+ * function entries. With the size a constant, the store takes no switch on it.
+ */
+static bool push64_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
+{
+	if (push_user(regs, *reg_at(regs, aup->stack.reg), 8))
+		return false;
+	regs->ip += aup->ilen;
+	return true;
+}
+
 static bool push_imm_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 {
 	if (push_user(regs, aup->stack.imm, aup->stack.size))
@@ -530,6 +543,7 @@ static bool loop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 const struct uprobe_insn_ops x86_uprobe_emulations[X86_NR_EMULATIONS] = {
 	[X86_EMUL_NOP]		= { "nop",	nop_emulate },
 	[X86_EMUL_PUSH]		= { "push",	push_emulate },
+	[X86_EMUL_PUSH64]	= { "push",	push64_emulate },
 	[X86_EMUL_PUSH_IMM]	= { "push_imm",	push_imm_emulate },
 	[X86_EMUL_PUSHF]	= { "pushf",	pushf_emulate },
 	[X86_EMUL_POP]		= { "pop",	pop_emulate },

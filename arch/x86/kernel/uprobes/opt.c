@@ -63,6 +63,16 @@ static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
 /* The int3 a stub whose call did not run traps at. */
 #define NOP5_STUB_FALLBACK	28
 
+/*
+ * Out of line, so that the common hit (no stubs in the mm) makes no call and so
+ * keeps no frame: the site of a stub's int3 at @bp, or @bp if it is no such int3.
+ */
+static noinline unsigned long stub_fallback_site(struct mm_struct *mm, unsigned long bp)
+{
+	/* The stub list needs no lock: see struct ubp_stub_page. */
+	return ubp_stub_site(mm, bp - NOP5_STUB_FALLBACK) ?: bp;
+}
+
 /**
  * uprobe_get_swbp_addr - the address of the breakpoint behind an int3 trap
  * @regs: the task's registers at the trap
@@ -74,16 +84,12 @@ static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
  */
 unsigned long uprobe_get_swbp_addr(struct pt_regs *regs)
 {
-	unsigned long bp = regs->ip - UPROBE_SWBP_INSN_SIZE, site;
+	unsigned long bp = regs->ip - UPROBE_SWBP_INSN_SIZE;
 	struct mm_struct *mm = current->mm;
 
-	/* The stub list needs no lock: see struct ubp_stub_page. */
-	if (mm && ubp_has_stubs(mm) && user_64bit_mode(regs)) {
-		site = ubp_stub_site(mm, bp - NOP5_STUB_FALLBACK);
-		if (site)
-			return site;
-	}
-	return bp;
+	if (likely(!mm || !ubp_has_stubs(mm)) || !user_64bit_mode(regs))
+		return bp;
+	return stub_fallback_site(mm, bp);
 }
 
 /*

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A task remembers the probe of its last hit, so that hitting the same site again
- * needs no lookup. What it remembers must go stale whenever the answer could change:
+ * A task remembers the probes of its recent hits, so that hitting one of those sites
+ * again needs no lookup. What it remembers must go stale whenever the answer could change:
  * - another file mapped at the same address (munmap then mmap, or MAP_FIXED over it);
  * - another offset of the same file mapped there;
  * - the probe deleted and a new one made at the same place.

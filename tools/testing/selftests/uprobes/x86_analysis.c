@@ -95,7 +95,8 @@ static void describe(const struct xc_case *c, char *out, size_t size)
 			      d->size, d->src_size, d->dst, d->src, d->alu, d->sign_extend,
 			      d->reg, rm->flags & UPROBE_RM_RIP ? 0 : rm->disp, rm->base,
 			      rm->index, rm->scale, rm->seg, rm->flags, d->imm);
-	} else if (ops == EMULATION(PUSH) || ops == EMULATION(PUSH_IMM) ||
+	} else if (ops == EMULATION(PUSH) || ops == EMULATION(PUSH64) ||
+		   ops == EMULATION(PUSH_IMM) ||
 		   ops == EMULATION(PUSHF) || ops == EMULATION(POP) ||
 		   ops == EMULATION(LEAVE) || ops == EMULATION(RET)) {
 		n += snprintf(out + n, size - n, " stack=%u,%u imm=%ld", aup.stack.size,
