@@ -28,8 +28,8 @@ struct ubp_stub_page;
 
 /*
  * UBP's state in one mm, embedded in mm_struct (as mm->uprobes_state.ubp) and reached
- * only through the functions (and ubp_has_stubs()) below. All zero means nothing made yet; fork copies
- * mm_struct byte for byte, so kernel/fork.c zeroes it for the child.
+ * only through the functions (and ubp_has_stubs()) below. All zero means nothing made
+ * yet; fork copies mm_struct byte for byte, so kernel/fork.c zeroes it for the child.
  */
 struct ubp_mm_state {
 	struct xol_area		*xol_area;	/* the [uprobes] area, NULL until first use */
