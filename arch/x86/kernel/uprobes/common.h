@@ -112,6 +112,30 @@ static inline unsigned int stack_word(struct pt_regs *regs)
 	return task_is_64bit(regs) ? 8 : 4;
 }
 
+/*
+ * Read and write one stack slot of @size (stack_word()) at @sp: a return address
+ * the kernel itself rewrites. get_user()/put_user() of the slot's type, not a
+ * copy of @size bytes: the return probe's takeover runs on every probed call.
+ */
+static inline int stack_slot_read(unsigned long sp, unsigned int size, unsigned long *val)
+{
+	u32 low;
+	int err;
+
+	if (size == 8)
+		return get_user(*val, (u64 __user *)sp);
+	err = get_user(low, (u32 __user *)sp);
+	*val = low;
+	return err;
+}
+
+static inline int stack_slot_write(unsigned long sp, unsigned int size, unsigned long val)
+{
+	if (size == 8)
+		return put_user((u64)val, (u64 __user *)sp);
+	return put_user((u32)val, (u32 __user *)sp);
+}
+
 /* Does @insn carry the legacy prefix @byte? */
 static inline bool insn_has_prefix(struct insn *insn, insn_byte_t byte)
 {

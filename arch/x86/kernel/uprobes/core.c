@@ -78,10 +78,10 @@ static int step_fixups(struct arch_uprobe *aup, struct pt_regs *regs)
 		unsigned int size = stack_word(regs);
 		unsigned long ret = 0;
 
-		if (copy_from_user(&ret, (void __user *)regs->sp, size))
+		if (stack_slot_read(regs->sp, size, &ret))
 			return -EFAULT;
 		ret += moved;
-		if (copy_to_user((void __user *)regs->sp, &ret, size))
+		if (stack_slot_write(regs->sp, size, ret))
 			return -EFAULT;
 		/* A shadow stack got the slot's return address too. */
 		if (shstk_update_last_frame(ret))
@@ -407,15 +407,15 @@ unsigned long arch_uretprobe_hijack_return_addr(unsigned long trampoline_vaddr,
 	unsigned int size = stack_word(regs);
 	unsigned long orig = 0;
 
-	if (copy_from_user(&orig, (void __user *)regs->sp, size))
+	if (stack_slot_read(regs->sp, size, &orig))
 		return -1;
 	if (orig == trampoline_vaddr)
 		return orig;	/* already ours (a tail call): nothing to write */
-	if (copy_to_user((void __user *)regs->sp, &trampoline_vaddr, size))
+	if (stack_slot_write(regs->sp, size, trampoline_vaddr))
 		return -1;
 	if (shstk_update_last_frame(trampoline_vaddr)) {
 		/* Put the stack back as it was, so the return still works. */
-		if (copy_to_user((void __user *)regs->sp, &orig, size))
+		if (stack_slot_write(regs->sp, size, orig))
 			force_sig(SIGSEGV);
 		return -1;
 	}
@@ -529,23 +529,30 @@ SYSCALL_DEFINE0(uretprobe)
 {
 	struct pt_regs *regs = task_pt_regs(current);
 	unsigned long tramp = uprobe_get_trampoline_vaddr();
-	struct {
-		unsigned long r11, cx, ax;	/* lowest address first */
-	} saved;
+	/* The trampoline's three saved words, r11 lowest: see its code above. */
+	const unsigned long __user *saved = (const unsigned long __user *)regs->sp - 3;
+	unsigned long r11, cx, ax;
 
 	if (!uretprobe_syscall_usable() || tramp == UPROBE_NO_TRAMPOLINE_VADDR ||
 	    regs->ip != tramp + URETPROBE_SYSCALL_RETURN)
 		goto sigill;
-	if (copy_from_user(&saved, (void __user *)(regs->sp - sizeof(saved)), sizeof(saved)))
+	/* One user access window for the three words: this runs on every return. */
+	if (!user_read_access_begin(saved, 3 * sizeof(*saved)))
 		goto sigill;
+	unsafe_get_user(r11, &saved[0], fault);
+	unsafe_get_user(cx, &saved[1], fault);
+	unsafe_get_user(ax, &saved[2], fault);
+	user_read_access_end();
 
-	regs->ax = saved.ax;
-	regs->cx = saved.cx;
-	regs->r11 = saved.r11;
+	regs->ax = ax;
+	regs->cx = cx;
+	regs->r11 = r11;
 	regs->orig_ax = -1;		/* not a syscall to restart */
 	regs->ip = tramp;		/* where the return landed, for the handlers */
 	uprobe_handle_trampoline(regs);
 	return regs->ax;		/* the syscall exit stores this in regs->ax */
+fault:
+	user_read_access_end();
 sigill:
 	force_sig(SIGILL);
 	return -1;

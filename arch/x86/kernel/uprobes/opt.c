@@ -305,6 +305,7 @@ bool x86_uprobe_syscall_from_stub(struct pt_regs *regs)
 SYSCALL_DEFINE0(uprobe)
 {
 	struct pt_regs *regs = task_pt_regs(current);
+	const struct nop5_saved_regs __user *stack;
 	struct nop5_saved_regs saved;
 	unsigned long site;
 
@@ -314,8 +315,14 @@ SYSCALL_DEFINE0(uprobe)
 	site = ubp_stub_site(current->mm, regs->ip - NOP5_STUB_SYSCALL_END);
 	if (!site)
 		return -ENXIO;
-	if (copy_from_user(&saved, (void __user *)regs->sp, sizeof(saved)))
-		return -EFAULT;	/* the stub's fallback faults on the same stack */
+	/* Three words in one user access window, not a copy: this runs on every hit. */
+	stack = (const struct nop5_saved_regs __user *)regs->sp;
+	if (!user_read_access_begin(stack, sizeof(*stack)))
+		return -EFAULT;
+	unsafe_get_user(saved.ax, &stack->ax, fault);
+	unsafe_get_user(saved.r11, &stack->r11, fault);
+	unsafe_get_user(saved.cx, &stack->cx, fault);
+	user_read_access_end();
 
 	regs->ax = saved.ax;
 	regs->r11 = saved.r11;
@@ -327,4 +334,7 @@ SYSCALL_DEFINE0(uprobe)
 	if (regs->ip == site)
 		regs->ip = site + NOP5_LEN;	/* the nop itself */
 	return regs->ax;		/* the syscall exit stores this in regs->ax */
+fault:
+	user_read_access_end();
+	return -EFAULT;	/* the stub's fallback faults on the same stack */
 }
