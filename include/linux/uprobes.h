@@ -173,11 +173,11 @@ enum rp_check {
 };
 
 /*
- * Per-mm state, embedded in mm_struct: the breakpoint layer's, which only ubp.c
- * touches, and @maps_gen, bumped whenever a file mapping of the mm comes or goes
- * (it tells a task's struct uprobe_last_hit that it may be stale). fork copies
- * mm_struct byte for byte; kernel/fork.c:mm_init_uprobes_state() zeroes this for
- * the child.
+ * Per-mm state, embedded in mm_struct: the breakpoint layer's, which ubp.c owns
+ * (others only read it, through include/linux/ubp.h), and @maps_gen, bumped
+ * whenever a file mapping of the mm comes or goes (it tells a task's struct
+ * uprobe_last_hit that it may be stale). fork copies mm_struct byte for byte;
+ * kernel/fork.c:mm_init_uprobes_state() zeroes this for the child.
  */
 struct uprobes_state {
 	struct ubp_mm_state	ubp;

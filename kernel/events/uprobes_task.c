@@ -119,7 +119,11 @@ bool __weak arch_uprobe_ignore(struct arch_uprobe *aup, struct pt_regs *regs)
 	return false;
 }
 
-/* By default every site stays a breakpoint. */
+/*
+ * By default every site stays a breakpoint. An arch that overrides this must also
+ * define arch_uprobe_may_optimize() (include/linux/uprobes.h): handle_breakpoint()
+ * asks this only where that says yes, and the generic one says no.
+ */
 bool __weak arch_uprobe_optimizable(struct arch_uprobe *aup, struct pt_regs *regs,
 				    unsigned long vaddr)
 {

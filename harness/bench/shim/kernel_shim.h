@@ -15,6 +15,7 @@
 
 #define __user
 #define CONFIG_X86_64 1
+#define CONFIG_X86_UPROBES_NOP5 1	/* the analysis as the x86 config builds it */
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>

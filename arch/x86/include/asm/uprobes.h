@@ -142,10 +142,13 @@ struct arch_uprobe {
 	bool				nop5;
 };
 
-/* Only a 5-byte nop's site may become a jump (arch_uprobe_optimizable(), opt.c). */
+/*
+ * Only a 5-byte nop's site may become a jump (arch_uprobe_optimizable(), opt.c), and
+ * only in a kernel built with the stubs: without them every hit stays a breakpoint.
+ */
 static inline bool arch_uprobe_may_optimize(struct arch_uprobe *aup)
 {
-	return aup->nop5;
+	return IS_ENABLED(CONFIG_X86_UPROBES_NOP5) && aup->nop5;
 }
 #define arch_uprobe_may_optimize arch_uprobe_may_optimize
 

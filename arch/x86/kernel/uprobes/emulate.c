@@ -543,7 +543,7 @@ static bool loop_emulate(struct arch_uprobe *aup, struct pt_regs *regs)
 const struct uprobe_insn_ops x86_uprobe_emulations[X86_NR_EMULATIONS] = {
 	[X86_EMUL_NOP]		= { "nop",	nop_emulate },
 	[X86_EMUL_PUSH]		= { "push",	push_emulate },
-	[X86_EMUL_PUSH64]	= { "push",	push64_emulate },
+	[X86_EMUL_PUSH64]	= { "push64",	push64_emulate },
 	[X86_EMUL_PUSH_IMM]	= { "push_imm",	push_imm_emulate },
 	[X86_EMUL_PUSHF]	= { "pushf",	pushf_emulate },
 	[X86_EMUL_POP]		= { "pop",	pop_emulate },

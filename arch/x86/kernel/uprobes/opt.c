@@ -64,8 +64,9 @@ static const u8 nop5_stub[UBP_STUB_SLOT_BYTES] = {
 #define NOP5_STUB_FALLBACK	28
 
 /*
- * Out of line, so that the common hit (no stubs in the mm) makes no call and so
- * keeps no frame: the site of a stub's int3 at @bp, or @bp if it is no such int3.
+ * The site of a stub's int3 at @bp, or @bp if it is no such int3. Out of line, so
+ * that on the common hit (no stubs in the mm) uprobe_get_swbp_addr() stays a leaf
+ * function, with no frame of its own.
  */
 static noinline unsigned long stub_fallback_site(struct mm_struct *mm, unsigned long bp)
 {

@@ -98,6 +98,8 @@ asm(".data\n"
 	X(endbr64, "endbr64", 0)					\
 	X(push_rbp, "push %rbp", 0)					\
 	X(push_r12, "push %r12", 0)					\
+	X(push_r8, "push %r8", 0)					\
+	X(push_rsp, "push %rsp", 0)					\
 	X(push_imm8, "push $0x12", 0)					\
 	X(push_imm32, "push $-0x12345", 0)				\
 	X(pushf, "pushfq", 0)						\
@@ -203,6 +205,7 @@ asm(".data\n"
 	X(nopl5, ".byte 0x0f, 0x1f, 0x44, 0x00, 0x00", 0)	\
 	X(endbr32, "endbr32", 0)					\
 	X(push_ebp, "push %ebp", 0)					\
+	X(push_esp, "push %esp", 0)					\
 	X(push_imm8, "push $0x12", 0)					\
 	X(pushf, "pushfl", 0)						\
 	X(pop_eax, "pop %eax", 0)					\

@@ -544,6 +544,16 @@ static char *fixups_str(unsigned int fixups, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The kinds only one mode has: a register push is "push64" in 64-bit code (its
+ * size fixed) and "push" in 32-bit code. Each must be reached in its mode and
+ * never picked in the other.
+ */
+static bool only_in_other_mode(const char *ops, bool mode64)
+{
+	return !strcmp(ops, mode64 ? "push" : "push64");
+}
+
 #endif /* HAVE_EXACT_X86 */
 
 /* Every ops table and fix-up of the analysis has a case, in each mode. */
@@ -559,13 +569,23 @@ TEST(classes_covered)
 	for (i = 0; i < ARRAY_SIZE(xc_all_ops); i++) {
 		for (k = 0, found = false; k < ARRAY_SIZE(xc_class64); k++)
 			found |= !strcmp(xc_class64[k].ops, xc_all_ops[i]);
-		if (!found && ++missing)
+		if (only_in_other_mode(xc_all_ops[i], true)) {
+			if (found && ++missing)
+				TH_LOG("64-bit: a case is analyzed as %s, a 32-bit kind",
+				       xc_all_ops[i]);
+		} else if (!found && ++missing) {
 			TH_LOG("64-bit: no case is analyzed as %s", xc_all_ops[i]);
+		}
 #ifdef HAVE_M32
 		for (k = 0, found = false; k < ARRAY_SIZE(xc_class32); k++)
 			found |= xc_class32[k].ops && !strcmp(xc_class32[k].ops, xc_all_ops[i]);
-		if (!found && ++missing)
+		if (only_in_other_mode(xc_all_ops[i], false)) {
+			if (found && ++missing)
+				TH_LOG("32-bit: a case is analyzed as %s, a 64-bit kind",
+				       xc_all_ops[i]);
+		} else if (!found && ++missing) {
 			TH_LOG("32-bit: no case is analyzed as %s", xc_all_ops[i]);
+		}
 #endif
 	}
 	for (i = 0; i < ARRAY_SIZE(xc_all_fixups); i++) {
