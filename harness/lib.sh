@@ -53,6 +53,16 @@ die()
 	exit 1
 }
 
+# apt_refresh: apt-get update, where an index that fails to download (a mirror caught
+# mid-sync says "File has unexpected size") is a warning: apt keeps the lists it had or
+# goes without that one, and the install or download that follows says whether the
+# packages it needs were found.
+apt_refresh()
+{
+	apt-get update -qq ||
+		echo "harness: apt-get update failed for some lists; going on with the others" >&2
+}
+
 # deb_foreign_archs PACKAGES...: dpkg knows every architecture named by a package's
 # :arch, so that apt-get can find those packages on a machine that never had them.
 deb_foreign_archs()
@@ -66,7 +76,7 @@ deb_foreign_archs()
 		dpkg --add-architecture "$a"
 		added=1
 	done
-	[ -z "$added" ] || apt-get update -qq
+	[ -z "$added" ] || apt_refresh
 }
 
 # deb_unpack DIR PACKAGES...: Debian's packages of those names, downloaded and unpacked
@@ -85,7 +95,7 @@ deb_unpack()
 	mkdir -p "$dir" "$debs"
 	# apt-get download writes where it runs; a stale package list is refreshed once.
 	(cd "$debs" && apt-get download -qq "$@" 2>/dev/null) ||
-		{ apt-get update -qq && (cd "$debs" && apt-get download -qq "$@"); } ||
+		{ apt_refresh; (cd "$debs" && apt-get download -qq "$@"); } ||
 		die "cannot download $*"
 	for deb in "$debs"/*.deb; do
 		dpkg -x "$deb" "$dir"

@@ -19,5 +19,5 @@ done
 [ "$(id -u)" = 0 ] || die "missing packages:$missing (run 'make deps' as root)"
 step "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt_refresh
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
