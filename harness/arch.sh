@@ -56,7 +56,9 @@ powerpc)
 	KTARGET=vmlinux
 	QEMU=qemu-system-ppc64
 	# POWER10: ISA 3.1, so that prefixed (8-byte) instructions run and can be probed.
-	QEMU_MACHINE="-machine pseries -cpu power10"
+	# -vga none: pseries adds a VGA card by default, whose ROM comes from seabios,
+	# which qemu-system-ppc only recommends; the console is hvc0 anyway.
+	QEMU_MACHINE="-machine pseries -cpu power10 -vga none"
 	QEMU_CONSOLE=hvc0
 	ARCH_PACKAGES="qemu-system-ppc"
 	DEB_ARCH=ppc64el

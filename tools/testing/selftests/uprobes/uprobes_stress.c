@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,24 @@ struct figures {
 static void add(long *field, long n)
 {
 	__atomic_add_fetch(field, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * Say what differed, for the first few differences of a run: a count alone cannot be
+ * analysed afterwards. Printed from any thread, one whole line per printf.
+ */
+static void say_differed(const char *fmt, ...)
+{
+	static int said;
+	char line[160];
+	va_list ap;
+
+	if (__atomic_fetch_add(&said, 1, __ATOMIC_RELAXED) >= 8)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	printf("# differed: %s\n", line);
 }
 
 static long (*lib_fn)(long a, long b);
@@ -403,9 +422,13 @@ static void *hitter_main(void *arg)
 	long i, bad = 0, ops = 0;
 
 	for (i = 0; !__atomic_load_n(&h->self->stop, __ATOMIC_ACQUIRE); i++) {
-		bad += tgt_leaf(i) != i * 7 + 3;
-		bad += tgt_sstep(i, 5) != (i + 3) * 5;
-		bad += tgt_loop(i & 7) != loop_sum(i & 7);
+		long leaf = tgt_leaf(i), sstep = tgt_sstep(i, 5), loop = tgt_loop(i & 7);
+
+		if (leaf != i * 7 + 3 || sstep != (i + 3) * 5 || loop != loop_sum(i & 7)) {
+			say_differed("hitter: i %ld: tgt_leaf %ld (want %ld), tgt_sstep %ld (want %ld), tgt_loop %ld (want %ld)",
+				     i, leaf, i * 7 + 3, sstep, (i + 3) * 5, loop, loop_sum(i & 7));
+			bad++;
+		}
 		h->leaf_calls++;
 		ops += 3;
 	}
@@ -720,8 +743,11 @@ check:
 	add(&self->fig.ops, 1);
 	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status))
 		goto crashed;
-	if (strcmp(out, self->ref[s]))
+	if (strcmp(out, self->ref[s])) {
+		say_differed("storm child %d (%s): seed %u printed \"%.16s\", unprobed \"%.16s\"",
+			     pid, storm_kind_name[kind], s, out, self->ref[s]);
 		add(&self->fig.differed, 1);
+	}
 	return;
 
 crashed_kill:
@@ -808,9 +834,16 @@ static long call_lib(struct mapper *m, char *text, off_t seg_off, long a)
 {
 	long (*fn)(long a, long b);
 
+	long got;
+
 	fn = (void *)(text + m->self->lib_off - seg_off);
 	m->calls++;
-	m->bad += fn(a, m->calls) != lib_ref(a, m->calls);
+	got = fn(a, m->calls);
+	if (got != lib_ref(a, m->calls)) {
+		say_differed("mapper %d: lib_mix(%ld, %ld) through a mapping %ld (want %ld)",
+			     m->id, a, m->calls, got, lib_ref(a, m->calls));
+		m->bad++;
+	}
 	return 0;
 }
 
@@ -857,6 +890,7 @@ static void map_round(struct mapper *m, int fd, off_t seg_off, size_t len, long 
 static void dl_round(struct mapper *m, long a)
 {
 	long (*fn)(long a, long b);
+	long got;
 	void *lib;
 
 	lib = dlopen(m->self->lib, RTLD_NOW | RTLD_LOCAL);
@@ -868,7 +902,12 @@ static void dl_round(struct mapper *m, long a)
 		return;
 	}
 	m->calls++;
-	m->bad += fn(a, m->calls) != lib_ref(a, m->calls);
+	got = fn(a, m->calls);
+	if (got != lib_ref(a, m->calls)) {
+		say_differed("mapper %d: lib_mix(%ld, %ld) through dlopen %ld (want %ld)",
+			     m->id, a, m->calls, got, lib_ref(a, m->calls));
+		m->bad++;
+	}
 	if (dlclose(lib))
 		m->errors++;
 	m->ops += 2;
