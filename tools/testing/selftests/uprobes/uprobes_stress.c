@@ -88,7 +88,7 @@ static void add(long *field, long n)
 static void say_differed(const char *fmt, ...)
 {
 	static int said;
-	char line[160];
+	char line[512];
 	va_list ap;
 
 	if (__atomic_fetch_add(&said, 1, __ATOMIC_RELAXED) >= 8)
@@ -97,6 +97,28 @@ static void say_differed(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	printf("# differed: %s\n", line);
+}
+
+/*
+ * Which mapping of this process holds @v, if any: a wrong result that is an address
+ * says where the value came from.
+ */
+static void mapping_of(unsigned long v, char *out, size_t len)
+{
+	unsigned long start, end;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	snprintf(out, len, "no mapping");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && v >= start && v < end) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, len, "%.200s", line);
+			break;
+		}
+	fclose(f);
 }
 
 static long (*lib_fn)(long a, long b);
@@ -425,8 +447,13 @@ static void *hitter_main(void *arg)
 		long leaf = tgt_leaf(i), sstep = tgt_sstep(i, 5), loop = tgt_loop(i & 7);
 
 		if (leaf != i * 7 + 3 || sstep != (i + 3) * 5 || loop != loop_sum(i & 7)) {
-			say_differed("hitter: i %ld: tgt_leaf %ld (want %ld), tgt_sstep %ld (want %ld), tgt_loop %ld (want %ld)",
-				     i, leaf, i * 7 + 3, sstep, (i + 3) * 5, loop, loop_sum(i & 7));
+			char where[256];
+
+			/* tgt_sstep's middle value, as its second register held it. */
+			mapping_of(sstep / 5, where, sizeof(where));
+			say_differed("hitter %d: i %ld: tgt_leaf %ld (want %ld), tgt_sstep %ld = 5 * %#lx (want %ld; %s), tgt_loop %ld (want %ld)",
+				     (int)gettid(), i, leaf, i * 7 + 3, sstep, sstep / 5,
+				     (i + 3) * 5, where, loop, loop_sum(i & 7));
 			bad++;
 		}
 		h->leaf_calls++;
