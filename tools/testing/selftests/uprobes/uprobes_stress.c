@@ -435,25 +435,38 @@ static void finish(struct __test_metadata *_metadata, FIXTURE_DATA(stress) *self
 struct hitter {
 	pthread_t thread;
 	FIXTURE_DATA(stress) *self;
+	int id;			/* 1 and up: the tag of its values */
 	long leaf_calls;
 };
+
+/*
+ * A hitter tags what it passes through tgt_sstep's vector register (powerpc) with its
+ * number, in the upper half of a long, so that a wrong value says whose it was: this
+ * thread's from an earlier iteration, another hitter's, or nobody's (a pointer, a
+ * child's value).
+ */
+#define HITTER_TAG_SHIFT	(sizeof(long) * 4)
 
 static void *hitter_main(void *arg)
 {
 	struct hitter *h = arg;
-	long i, bad = 0, ops = 0;
+	long i, bad = 0, ops = 0, tag = (long)h->id << HITTER_TAG_SHIFT;
 
 	for (i = 0; !__atomic_load_n(&h->self->stop, __ATOMIC_ACQUIRE); i++) {
-		long leaf = tgt_leaf(i), sstep = tgt_sstep(i, 5), loop = tgt_loop(i & 7);
+		long a = tag + i;
+		long leaf = tgt_leaf(i), sstep = tgt_sstep(a, 5), loop = tgt_loop(i & 7);
 
-		if (leaf != i * 7 + 3 || sstep != (i + 3) * 5 || loop != loop_sum(i & 7)) {
+		if (leaf != i * 7 + 3 || sstep != (a + 3) * 5 || loop != loop_sum(i & 7)) {
+			/* The a that the value in the middle register was computed from. */
+			unsigned long held = sstep / 5 - 3;
 			char where[256];
 
-			/* tgt_sstep's middle value, as its second register held it. */
-			mapping_of(sstep / 5, where, sizeof(where));
-			say_differed("hitter %d: i %ld: tgt_leaf %ld (want %ld), tgt_sstep %ld = 5 * %#lx (want %ld; %s), tgt_loop %ld (want %ld)",
-				     (int)gettid(), i, leaf, i * 7 + 3, sstep, sstep / 5,
-				     (i + 3) * 5, where, loop, loop_sum(i & 7));
+			mapping_of(held + 3, where, sizeof(where));
+			say_differed("hitter %d (tid %d): i %ld: tgt_leaf %ld (want %ld), tgt_sstep %ld (want %ld): from hitter %lu's i %lu? (%#lx: %s), tgt_loop %ld (want %ld)",
+				     h->id, (int)gettid(), i, leaf, i * 7 + 3, sstep,
+				     (a + 3) * 5, held >> HITTER_TAG_SHIFT,
+				     held & ((1UL << HITTER_TAG_SHIFT) - 1), held + 3, where,
+				     loop, loop_sum(i & 7));
 			bad++;
 		}
 		h->leaf_calls++;
@@ -470,7 +483,7 @@ static void start_hitters(struct __test_metadata *_metadata, FIXTURE_DATA(stress
 	int i;
 
 	for (i = 0; i < NR_HITTERS; i++) {
-		h[i] = (struct hitter){ .self = self };
+		h[i] = (struct hitter){ .self = self, .id = i + 1 };
 		ASSERT_EQ(0, pthread_create(&h[i].thread, NULL, hitter_main, &h[i]));
 	}
 }
